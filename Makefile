@@ -1,0 +1,57 @@
+# Set-up commands of the Key Vault onboarding kit. `make lab` and `make test` are the
+# two a person needs; the rest are their parts.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+JUPYTER_PORT ?= 8888
+
+.PHONY: lab test venv dev simulator lint typecheck bench constraints clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# Reinstall only when a requirements file or the package metadata changes.
+$(VENV)/.runtime-installed: $(BIN)/python requirements.txt constraints.txt pyproject.toml
+	$(PIP) install --quiet -r requirements.txt -c constraints.txt
+	$(PIP) install --quiet --no-deps -e .
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.runtime-installed requirements-dev.txt
+	$(PIP) install --quiet -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+venv: $(VENV)/.runtime-installed
+
+dev: $(VENV)/.dev-installed
+
+# Start the simulator in the background unless Azure mode is configured, then open
+# JupyterLab on the first notebook.
+lab: venv
+	$(BIN)/akv-onboard lab-prepare
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(JUPYTER_PORT) \
+		--ServerApp.root_dir=notebooks 00-start-here.ipynb
+
+simulator: venv
+	$(BIN)/akv-onboard simulator start
+
+test: dev
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+lint: dev
+	$(BIN)/ruff check akv_helpers tests benchmarks
+	$(BIN)/ruff format --check akv_helpers tests benchmarks
+
+typecheck: dev
+	$(BIN)/mypy
+
+bench: dev
+	$(BIN)/python benchmarks/request_counts.py
+
+constraints: dev
+	$(PIP) freeze --exclude-editable | grep -v -E '^(pip|setuptools|wheel)==' > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

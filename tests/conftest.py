@@ -1,0 +1,51 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Variables that would point the SDKs at a real tenant, a proxy or another CA bundle.
+_CLEARED_PREFIXES = ("AZURE_", "AKV_ONBOARD_", "MSI_", "IDENTITY_")
+_CLEARED_NAMES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+    "REQUESTS_CA_BUNDLE",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "CURL_CA_BUNDLE",
+)
+
+
+def _clear_environment() -> None:
+    for name in list(os.environ):
+        if name.startswith(_CLEARED_PREFIXES) or name in _CLEARED_NAMES:
+            del os.environ[name]
+
+
+@pytest.fixture(scope="session")
+def kit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return the kit home that every test in this session shares."""
+    home = tmp_path_factory.mktemp("kit-home")
+    home.chmod(0o700)
+    return home
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(kit_home: Path) -> Iterator[None]:
+    """Clear Azure, proxy and CA-bundle variables and point the kit at `kit_home`."""
+    saved = dict(os.environ)
+    _clear_environment()
+    os.environ["AKV_ONBOARD_HOME"] = str(kit_home)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
