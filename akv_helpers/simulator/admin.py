@@ -1,0 +1,184 @@
+"""Admin API under ``/_simulator/``: tokens, request log, reset, config, state."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+from typing import Any
+
+from .base import SimulatorHandler
+from .scenarios import SCENARIOS, describe
+from .tokens import SCOPE_AUDIENCES, TOKEN_LIFETIME_SECONDS
+
+logger = logging.getLogger(__name__)
+
+_CONFIG_KEYS = {"propagation_seconds": float, "page_size": int}
+
+
+class AdminHandler(SimulatorHandler):
+    """Serve ``/_simulator/<action>``; every action but health needs the admin key."""
+
+    def prepare(self) -> None:
+        """Keep admin calls out of the request log."""
+        self.record_request = False
+        super().prepare()
+
+    def _authorized(self) -> bool:
+        key = self.request.headers.get("X-Simulator-Key", "")
+        if hmac.compare_digest(key.encode(), self.sim.admin_key.encode()):
+            return True
+        self.send_error_body(
+            401, "Unauthorized", "The X-Simulator-Key header is missing or wrong."
+        )
+        return False
+
+    def _body(self) -> dict[str, Any] | None:
+        try:
+            body = self.json_body()
+        except ValueError:
+            body = None
+        if body is None:
+            return {}
+        if not isinstance(body, dict):
+            self.send_error_body(
+                400, "BadRequest", "The request body must be a JSON object."
+            )
+            return None
+        return body
+
+    async def get(self, action: str) -> None:
+        """Serve health, requests, state, principals, config and scenarios."""
+        if action == "health":
+            self.send_json(200, {"status": "ok", "pid": os.getpid()})
+            return
+        if not self._authorized():
+            return
+        world = self.sim.world
+        if action == "requests":
+            self.send_json(200, {"value": self.sim.request_log.entries()})
+        elif action == "state":
+            self.send_json(200, world.redacted())
+        elif action == "principals":
+            principals = [
+                {"id": object_id, **entry}
+                for object_id, entry in world.data["principals"].items()
+            ]
+            self.send_json(200, {"value": principals})
+        elif action == "config":
+            self.send_json(200, dict(world.config))
+        elif action == "scenarios":
+            self.send_json(200, {"value": describe()})
+        else:
+            self.send_error_body(404, "NotFound", f"Unknown admin action '{action}'.")
+
+    async def delete(self, action: str) -> None:
+        """Clear the request log."""
+        if not self._authorized():
+            return
+        if action == "requests":
+            self.sim.request_log.clear()
+            self.send_json(204, None)
+        else:
+            self.send_error_body(404, "NotFound", f"Unknown admin action '{action}'.")
+
+    async def post(self, action: str) -> None:
+        """Serve token, reset, config and scenario."""
+        if not self._authorized():
+            return
+        body = self._body()
+        if body is None:
+            return
+        if action == "token":
+            self._issue_token(body)
+        elif action == "reset":
+            self.sim.world.reseed()
+            logger.info("reset the demo tenant")
+            self.send_json(200, {"status": "reset"})
+        elif action == "config":
+            self._configure(body)
+        elif action == "scenario":
+            self._apply_scenario(body)
+        else:
+            self.send_error_body(404, "NotFound", f"Unknown admin action '{action}'.")
+
+    def _issue_token(self, body: dict[str, Any]) -> None:
+        world = self.sim.world
+        principal_id = str(body.get("principal_id") or "")
+        scope = str(body.get("scope") or "")
+        tenant_id = str(body.get("tenant_id") or world.tenant_id)
+        principal = world.principal(principal_id)
+        if principal is None:
+            self.send_error_body(
+                400, "UnknownPrincipal", f"The principal '{principal_id}' is not known."
+            )
+            return
+        audience = SCOPE_AUDIENCES.get(scope)
+        if audience is None:
+            allowed = ", ".join(sorted(SCOPE_AUDIENCES))
+            self.send_error_body(
+                400, "InvalidScope", f"The scope '{scope}' is not one of: {allowed}."
+            )
+            return
+        if tenant_id.lower() != world.tenant_id.lower():
+            self.send_error_body(
+                400,
+                "UnknownTenant",
+                f"The tenant '{tenant_id}' is not the simulated tenant.",
+            )
+            return
+        lifetime = float(body.get("expires_in", TOKEN_LIFETIME_SECONDS))
+        token, expires_on = self.sim.tokens.issue(
+            principal["id"], audience, world.tenant_id, lifetime
+        )
+        logger.info("issued a token for %s (audience %s)", principal["id"], audience)
+        self.send_json(200, {"access_token": token, "expires_on": expires_on})
+
+    def _configure(self, body: dict[str, Any]) -> None:
+        config = self.sim.world.config
+        for key, value in body.items():
+            converter = _CONFIG_KEYS.get(key)
+            if converter is None:
+                known = ", ".join(sorted(_CONFIG_KEYS))
+                self.send_error_body(
+                    400,
+                    "BadRequest",
+                    f"Unknown setting '{key}'; known settings: {known}.",
+                )
+                return
+            try:
+                converted = converter(value)
+            except (TypeError, ValueError):
+                self.send_error_body(
+                    400,
+                    "BadRequest",
+                    f"The setting '{key}' must be a number, not {value!r}.",
+                )
+                return
+            if converted < 0 or (key == "page_size" and converted < 1):
+                self.send_error_body(
+                    400,
+                    "BadRequest",
+                    f"The setting '{key}' is out of range: {value!r}.",
+                )
+                return
+            config[key] = converted
+        self.sim.world.save()
+        logger.info("configuration is now %s", config)
+        self.send_json(200, dict(config))
+
+    def _apply_scenario(self, body: dict[str, Any]) -> None:
+        name = str(body.get("name") or "")
+        scenario = SCENARIOS.get(name)
+        if scenario is None:
+            known = ", ".join(sorted(SCENARIOS))
+            self.send_error_body(
+                400,
+                "BadRequest",
+                f"Unknown scenario '{name}'; known scenarios: {known}.",
+            )
+            return
+        scenario(self.sim.world)
+        self.sim.world.save()
+        logger.info("applied scenario %s", name)
+        self.send_json(200, {"status": "applied", "name": name})
