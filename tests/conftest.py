@@ -8,6 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from akv_helpers.connection import (
+    Connection,
+    SimulatorEndpoint,
+    connect,
+    ensure_simulator,
+    stop_simulator,
+)
+from akv_helpers.profile import Profile
+
 # Variables that would point the SDKs at a real tenant, a proxy or another CA bundle.
 _CLEARED_PREFIXES = ("AZURE_", "AKV_ONBOARD_", "MSI_", "IDENTITY_")
 _CLEARED_NAMES = (
@@ -49,3 +58,29 @@ def clean_environment(kit_home: Path) -> Iterator[None]:
     yield
     os.environ.clear()
     os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def sim(kit_home: Path) -> Iterator[SimulatorEndpoint]:
+    """Start the simulator once for the session, in `kit_home`, and stop it."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith(_CLEARED_PREFIXES) or name in _CLEARED_NAMES:
+                patch.delenv(name)
+        endpoint = ensure_simulator(kit_home)
+    yield endpoint
+    stop_simulator(kit_home)
+
+
+@pytest.fixture
+def fresh_sim(sim: SimulatorEndpoint) -> SimulatorEndpoint:
+    """Reseed the simulator's demo tenant and clear its request log."""
+    sim.reset()
+    sim.clear_requests()
+    return sim
+
+
+@pytest.fixture
+def connection(sim: SimulatorEndpoint) -> Connection:
+    """Connect to the simulator as the seeded operator."""
+    return connect(Profile(mode="simulator"))
