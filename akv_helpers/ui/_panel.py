@@ -1,0 +1,175 @@
+"""Machinery every panel shares: status line, log output and error handling."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+import ipywidgets as widgets
+
+from akv_helpers.errors import KitError, NotConfiguredError
+from akv_helpers.profile import IdentityRef, Profile, load_profile
+
+from ._render import error_html, status_line
+
+__all__ = ["Panel"]
+
+_KIT_LOGGER = "akv_helpers"
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+logger = logging.getLogger(__name__)
+
+
+class _OutputHandler(logging.Handler):
+    """Logging handler that appends each record to an ``Output`` widget."""
+
+    def __init__(self, output: widgets.Output) -> None:
+        super().__init__(level=logging.INFO)
+        self.output = output
+        self.setFormatter(logging.Formatter(_LOG_FORMAT, datefmt="%H:%M:%S"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.output.append_stdout(self.format(record) + "\n")
+        except Exception:  # a log line must never break a callback
+            self.handleError(record)
+
+
+class Panel:
+    """Base of the step panels.
+
+    A subclass creates its widgets in ``__init__`` and lists them in `_controls`.
+    The base adds the status line `_w_status` and the log output `_w_log` below
+    them. Callbacks run
+    their action through `_action`, which disables the given buttons while it runs
+    and renders any exception into `_w_status`, because ipywidgets would swallow it.
+
+    Parameters
+    ----------
+    title
+        Heading shown above the controls.
+    """
+
+    # One log handler per panel class: building the panel again (re-running a
+    # notebook cell) replaces the previous one instead of repeating every line.
+    _handlers: ClassVar[dict[str, _OutputHandler]] = {}
+
+    def __init__(self, title: str) -> None:
+        self._w_title = widgets.HTML(f"<h3>{title}</h3>")
+        self._w_status = widgets.HTML("")
+        self._w_log = widgets.Output(layout=widgets.Layout(max_height="12em"))
+        self._install_log_handler()
+        self._profile = self._load_profile()
+
+    # Display -----------------------------------------------------------------
+
+    @property
+    def widget(self) -> widgets.VBox:
+        """Container widget holding the whole panel."""
+        container = getattr(self, "_container", None)
+        if container is None:
+            log_box = widgets.Accordion(children=[self._w_log], titles=("Log",))
+            container = widgets.VBox(
+                [self._w_title, *self._controls(), self._w_status, log_box]
+            )
+            self._container: widgets.VBox = container
+        return container
+
+    def display(self) -> None:
+        """Display the panel in the current notebook output."""
+        from IPython import display as ipython_display
+
+        show: Callable[..., object] = ipython_display.display
+        show(self)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle: dict[str, Any] = self.widget._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = (
+            f"{type(self).__name__}: this panel needs Jupyter widgets, but the "
+            "front end shows it as text. Install the kit's notebook extras "
+            "(ipywidgets and jupyterlab_widgets) into the environment that runs "
+            "JupyterLab, then reload the page."
+        )
+        return bundle
+
+    def _controls(self) -> Sequence[widgets.Widget]:
+        raise NotImplementedError
+
+    # Profile -----------------------------------------------------------------
+
+    def _load_profile(self) -> Profile:
+        try:
+            return load_profile()
+        except KitError as error:
+            self._w_status.value = error_html(error)
+            return Profile()
+
+    def _require(self, value: str | None, field_name: str, step: str) -> str:
+        if not value:
+            raise NotConfiguredError(
+                f"The session profile has no {field_name}.",
+                f"Run {step} first, or set it with `akv-onboard profile set`.",
+            )
+        return value
+
+    def _require_identity(self) -> IdentityRef:
+        identity = self._profile.identity
+        if identity is None:
+            raise NotConfiguredError(
+                "The session profile names no data-plane identity.",
+                "Run 01-find-identity first, or set it with `akv-onboard profile set`.",
+            )
+        return identity
+
+    # Actions -----------------------------------------------------------------
+
+    def _show(self, html_text: str) -> None:
+        self._w_status.value = html_text
+
+    def _working(self, text: str) -> None:
+        self._w_status.value = status_line("working", text)
+
+    @contextmanager
+    def _busy(self, buttons: Sequence[widgets.Button]) -> Iterator[None]:
+        for button in buttons:
+            button.disabled = True
+        try:
+            yield
+        finally:
+            for button in buttons:
+                button.disabled = not self._button_usable(button)
+
+    def _button_usable(self, button: widgets.Button) -> bool:
+        """Tell whether `button` may be pressed once no action runs."""
+        return True
+
+    def _action(
+        self,
+        name: str,
+        buttons: Sequence[widgets.Button],
+        run: Callable[[], object],
+    ) -> None:
+        with self._busy(buttons):
+            try:
+                run()
+            except KitError as error:
+                logger.warning("%s failed: %s", name, error.message)
+                self._show(error_html(error))
+            except Exception as error:  # ipywidgets would only log it
+                logger.error("%s failed with %s", name, type(error).__name__)
+                logger.debug("%s failed", name, exc_info=True)
+                self._show(error_html(error))
+
+    def _install_log_handler(self) -> None:
+        kit_logger = logging.getLogger(_KIT_LOGGER)
+        if kit_logger.level == logging.NOTSET:
+            kit_logger.setLevel(logging.INFO)
+        key = type(self).__name__
+        previous = Panel._handlers.pop(key, None)
+        if previous is not None:
+            kit_logger.removeHandler(previous)
+        handler = _OutputHandler(self._w_log)
+        kit_logger.addHandler(handler)
+        Panel._handlers[key] = handler

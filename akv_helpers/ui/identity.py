@@ -1,0 +1,188 @@
+"""Step 1: find Union's data-plane identity and choose it."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+from typing import Any
+
+import ipywidgets as widgets
+
+from akv_helpers import connection as connections
+from akv_helpers import identities
+from akv_helpers.profile import save_profile
+
+from ._panel import Panel
+from ._render import definition_list, status_line, table_html
+
+__all__ = ["PRINCIPAL_ID_EXPLANATION", "IdentityPanel"]
+
+PRINCIPAL_ID_EXPLANATION = (
+    "<p>Each managed identity has two IDs. The <b>principal ID</b> (also called "
+    "object ID) is the ID of its service principal in Microsoft Entra ID: Azure "
+    "role-based access control checks it, so the role assignment uses it. The "
+    "<b>client ID</b> (application ID) is what workload identity uses to sign the "
+    "Flyte pod in as this identity; a role assignment made out to the client ID "
+    "fails or grants nothing.</p>"
+)
+
+_NO_CHOICE = "(choose an identity)"
+
+
+class IdentityPanel(Panel):
+    """Panel of step 1: list matching user-assigned identities and pick one.
+
+    Parameters
+    ----------
+    connection
+        An existing connection; by default the panel connects from the profile.
+    """
+
+    def __init__(self, connection: connections.Connection | None = None) -> None:
+        super().__init__("Step 1: find the data-plane identity")
+        self._connection = connection
+        self._candidates: list[identities.IdentityCandidate] = []
+        group = self._profile.resource_group
+        self._w_whole_subscription = widgets.Checkbox(
+            value=group is None,
+            description="Search the whole subscription",
+            indent=False,
+        )
+        self._w_search = widgets.Button(description="Find identities", icon="search")
+        self._w_table = widgets.HTML("")
+        self._w_choice = widgets.Dropdown(
+            options=((_NO_CHOICE, None),), value=None, description="Identity"
+        )
+        self._w_confirm = widgets.Button(
+            description="Use this identity", icon="check", disabled=True
+        )
+        self._w_explanation = widgets.HTML(PRINCIPAL_ID_EXPLANATION)
+        self._w_search.on_click(self._on_search_click)
+        self._w_choice.observe(self._on_choice_change, names="value")
+        self._w_confirm.on_click(self._on_confirm_click)
+        self._show_current_choice()
+
+    def _controls(self) -> list[widgets.Widget]:
+        where = self._profile.resource_group or "(no resource group in the profile)"
+        return [
+            widgets.HTML(
+                f"Data-plane resource group: <code>{html.escape(where)}</code>"
+            ),
+            widgets.HBox([self._w_whole_subscription, self._w_search]),
+            self._w_table,
+            self._w_explanation,
+            widgets.HBox([self._w_choice, self._w_confirm]),
+        ]
+
+    def _buttons(self) -> list[widgets.Button]:
+        return [self._w_search, self._w_confirm]
+
+    def _button_usable(self, button: widgets.Button) -> bool:
+        if button is self._w_confirm:
+            return self._w_choice.value is not None
+        return True
+
+    def _show_current_choice(self) -> None:
+        chosen = self._profile.identity
+        if chosen is not None and not self._w_status.value:
+            self._show(
+                status_line(
+                    "info",
+                    f"The profile already names the identity {chosen.name}. "
+                    "Search again to change it.",
+                )
+            )
+
+    def _connect(self) -> connections.Connection:
+        if self._connection is None:
+            self._connection = connections.connect(self._profile)
+        return self._connection
+
+    def _on_search_click(self, _button: widgets.Button) -> None:
+        self._action("Finding identities", self._buttons(), self._search)
+
+    def _search(self) -> None:
+        group = None
+        if not self._w_whole_subscription.value:
+            group = self._require(
+                self._profile.resource_group,
+                "data-plane resource group",
+                "00-start-here",
+            )
+        self._working("Listing user-assigned identities…")
+        self._candidates = identities.find_identities(self._connect(), group)
+        self._w_table.value = _candidates_table(self._candidates)
+        self._fill_choices()
+        where = f"resource group {group}" if group else "the whole subscription"
+        count = len(self._candidates)
+        if count == 1:
+            self._show(
+                status_line(
+                    "info",
+                    f"One matching identity in {where}. Check it, then press "
+                    "Use this identity.",
+                )
+            )
+        else:
+            self._show(
+                status_line(
+                    "info",
+                    f"{count} matching identities in {where}. Choose the one the "
+                    "Union data plane uses, then press Use this identity.",
+                )
+            )
+
+    def _fill_choices(self) -> None:
+        options: list[tuple[str, int | None]] = [(_NO_CHOICE, None)]
+        for index, candidate in enumerate(self._candidates):
+            label = f"{candidate.name} ({candidate.resource_group})"
+            options.append((label, index))
+        self._w_choice.options = tuple(options)
+        self._w_choice.value = 0 if len(self._candidates) == 1 else None
+        self._w_confirm.disabled = self._w_choice.value is None
+
+    def _on_choice_change(self, change: dict[str, Any]) -> None:
+        self._w_confirm.disabled = change["new"] is None
+
+    def _on_confirm_click(self, _button: widgets.Button) -> None:
+        self._action("Saving the identity", self._buttons(), self._confirm)
+
+    def _confirm(self) -> None:
+        index = self._w_choice.value
+        if index is None:
+            self._show(status_line("warning", "Choose an identity first."))
+            return
+        candidate = self._candidates[index]
+        reference = identities.to_identity_ref(candidate)
+        profile = dataclasses.replace(self._profile, identity=reference)
+        path = save_profile(profile)
+        self._profile = profile
+        self._show(
+            status_line("ok", f"Identity {candidate.name} saved to {path}.")
+            + definition_list(
+                [
+                    (
+                        "principal ID (used in the role assignment)",
+                        reference.principal_id,
+                    ),
+                    ("client ID (used by workload identity)", reference.client_id),
+                ]
+            )
+        )
+
+
+def _candidates_table(candidates: list[identities.IdentityCandidate]) -> str:
+    rows = [
+        (
+            candidate.name,
+            candidate.resource_group,
+            candidate.client_id,
+            candidate.principal_id,
+            ", ".join(
+                f"{key}={value}" for key, value in sorted(candidate.tags.items())
+            ),
+        )
+        for candidate in candidates
+    ]
+    headers = ("name", "resource group", "client ID", "principal ID", "tags")
+    return table_html(headers, rows)

@@ -1,0 +1,359 @@
+"""Step 0: check the environment, choose the mode, sign in, save the profile."""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+import ipywidgets as widgets
+
+import akv_helpers
+from akv_helpers import connection as connections
+from akv_helpers import identities
+from akv_helpers.clouds import CLOUDS
+from akv_helpers.errors import IdentityNotFoundError
+from akv_helpers.identifiers import validate_guid, validate_resource_group_name
+from akv_helpers.profile import save_profile
+
+from ._panel import Panel
+from ._render import definition_list, status_line, table_html
+
+__all__ = [
+    "PackageStatus",
+    "StartPanel",
+    "check_environment",
+    "environment_report",
+    "widgets_check",
+]
+
+# Packages the notebooks need, in the order the environment table lists them.
+CHECKED_PACKAGES = (
+    "azure-core",
+    "azure-identity",
+    "azure-keyvault-secrets",
+    "azure-mgmt-authorization",
+    "azure-mgmt-keyvault",
+    "azure-mgmt-msi",
+    "flytekit",
+    "ipywidgets",
+    "jupyterlab_widgets",
+)
+
+SIGN_IN_METHODS = (
+    ("Azure CLI (az login done where Jupyter runs)", "cli"),
+    ("Device code (shown below)", "device_code"),
+    ("Browser", "browser"),
+    ("Managed identity", "managed_identity"),
+)
+
+
+@dataclass(frozen=True)
+class PackageStatus:
+    """Installed version of one package, or ``None`` when it is missing."""
+
+    name: str
+    version: str | None
+
+
+def check_environment() -> list[PackageStatus]:
+    """Return the Python version, the kit's version and each needed package's.
+
+    Returns
+    -------
+    list[PackageStatus]
+        One entry per package; `version` is ``None`` for a missing package.
+    """
+    statuses = [
+        PackageStatus("Python", platform.python_version()),
+        PackageStatus("akv_helpers", akv_helpers.__version__),
+    ]
+    for name in CHECKED_PACKAGES:
+        try:
+            version: str | None = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            version = None
+        statuses.append(PackageStatus(name, version))
+    return statuses
+
+
+def environment_report() -> str:
+    """Return the environment check as plain text, one package a line.
+
+    Returns
+    -------
+    str
+        Lines of ``name version``; a missing package reads "not installed".
+    """
+    statuses = check_environment()
+    width = max(len(status.name) for status in statuses)
+    lines = [
+        f"{status.name:<{width}}  {status.version or 'not installed'}"
+        for status in statuses
+    ]
+    lines.append(f"kernel Python: {sys.executable}")
+    return "\n".join(lines)
+
+
+def _environment_html(statuses: list[PackageStatus]) -> str:
+    rows = [
+        (
+            status.name,
+            status.version or "not installed",
+            "OK" if status.version else "missing",
+        )
+        for status in statuses
+    ]
+    missing = [status.name for status in statuses if status.version is None]
+    if missing:
+        summary = status_line(
+            "warning",
+            f"Missing packages: {', '.join(missing)}.",
+            f"Install them into this kernel's environment ({sys.executable}) with "
+            "`pip install -r requirements.txt`, then restart the kernel.",
+        )
+    else:
+        summary = status_line("ok", "Every package the notebooks need is installed.")
+    return table_html(("package", "version", "status"), rows) + summary
+
+
+class _WidgetsCheck:
+    """Widget whose plain-text fallback explains how to make widgets render."""
+
+    def __init__(self) -> None:
+        self.widget = widgets.HTML(
+            status_line(
+                "ok",
+                "Widgets render: this line is drawn by an ipywidgets HTML widget.",
+            )
+        )
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle: dict[str, Any] = self.widget._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = (
+            "Widgets do not render: the front end shows this text instead of a "
+            "widget. Install ipywidgets and jupyterlab_widgets into the environment "
+            "that runs JupyterLab (`pip install -r requirements.txt`), reload the "
+            "page, and check that this notebook's kernel is the kit's environment."
+        )
+        return bundle
+
+
+def widgets_check() -> _WidgetsCheck:
+    """Return a displayable object that shows whether Jupyter widgets render."""
+    return _WidgetsCheck()
+
+
+class StartPanel(Panel):
+    """Panel of step 0: mode, sign-in, tenant, subscription and resource group."""
+
+    def __init__(self) -> None:
+        super().__init__("Step 0: start here")
+        self._connection: connections.Connection | None = None
+        self._subscription_names: dict[str, str | None] = {}
+        profile = self._profile
+        self._w_environment = widgets.HTML(_environment_html(check_environment()))
+
+        self._w_mode = widgets.ToggleButtons(
+            options=(("Simulator", "simulator"), ("Azure", "azure")),
+            value=profile.mode,
+            description="Mode",
+        )
+        self._w_cloud = widgets.Dropdown(
+            options=sorted(CLOUDS), value=profile.cloud, description="Cloud"
+        )
+        self._w_method = widgets.Dropdown(
+            options=SIGN_IN_METHODS, value="cli", description="Sign in with"
+        )
+        self._w_sign_in = widgets.Button(description="Sign in", icon="sign-in")
+        self._w_device_code = widgets.HTML("")
+
+        self._w_tenant = widgets.Text(
+            value=profile.tenant_id or "", description="Tenant ID"
+        )
+        self._w_subscription = widgets.Combobox(
+            value=profile.subscription_id or "",
+            description="Subscription",
+            ensure_option=False,
+        )
+        self._w_resource_group = widgets.Combobox(
+            value=profile.resource_group or "",
+            description="Resource group",
+            placeholder="data-plane resource group",
+            ensure_option=False,
+        )
+
+        self._w_save = widgets.Button(description="Save profile", icon="save")
+        self._w_reset = widgets.Button(
+            description="Reset the simulator", icon="undo", button_style="warning"
+        )
+        self._w_azure_box = widgets.VBox([self._w_cloud, self._w_method])
+
+        self._w_mode.observe(self._on_mode_change, names="value")
+        self._w_sign_in.on_click(self._on_sign_in_click)
+        self._w_save.on_click(self._on_save_click)
+        self._w_reset.on_click(self._on_reset_click)
+        self._show_mode(profile.mode)
+
+    def _controls(self) -> list[widgets.Widget]:
+        return [
+            self._w_environment,
+            widgets.HTML("<b>Where the kit works</b>"),
+            self._w_mode,
+            self._w_azure_box,
+            widgets.HBox([self._w_sign_in, self._w_reset]),
+            self._w_device_code,
+            self._w_tenant,
+            self._w_subscription,
+            self._w_resource_group,
+            self._w_save,
+        ]
+
+    def _buttons(self) -> list[widgets.Button]:
+        return [self._w_sign_in, self._w_save, self._w_reset]
+
+    def _show_mode(self, mode: str) -> None:
+        azure = mode == "azure"
+        self._w_azure_box.layout.display = "" if azure else "none"
+        self._w_reset.layout.display = "none" if azure else ""
+        self._w_sign_in.description = "Sign in" if azure else "Connect to simulator"
+
+    def _on_mode_change(self, change: dict[str, Any]) -> None:
+        self._connection = None
+        self._show_mode(str(change["new"]))
+        self._show(status_line("info", f"Mode set to {change['new']}; sign in next."))
+
+    def _on_sign_in_click(self, _button: widgets.Button) -> None:
+        self._action("Sign-in", self._buttons(), self._sign_in)
+
+    def _sign_in(self) -> None:
+        mode = self._w_mode.value
+        self._working("Signing in…")
+        if mode == "azure":
+            credential = connections.sign_in(
+                "azure",
+                self._w_method.value,
+                tenant_id=self._w_tenant.value.strip() or None,
+                prompt_callback=self._show_device_code,
+                cloud=self._w_cloud.value,
+            )
+            self._connection = connections.connect(
+                self._profile_from_widgets(validate=False),
+                mode="azure",
+                credential=credential,
+                tenant_id=self._w_tenant.value.strip() or None,
+                subscription_id=self._w_subscription.value.strip() or None,
+            )
+        else:
+            self._connection = connections.connect(mode="simulator")
+        connection = self._connection
+        self._w_device_code.value = ""
+        self._w_tenant.value = connection.tenant_id or ""
+        self._fill_subscriptions(connection)
+        self._fill_resource_groups(connection)
+        self._show(
+            status_line("ok", f"Signed in ({mode} mode).")
+            + definition_list(
+                [
+                    ("tenant", connection.tenant_id),
+                    ("subscription", self._subscription_label()),
+                    ("data-plane resource group", self._w_resource_group.value or None),
+                ]
+            )
+            + status_line("info", "Check the values above, then press Save profile.")
+        )
+
+    def _fill_subscriptions(self, connection: connections.Connection) -> None:
+        subscriptions = connections.list_subscriptions(connection)
+        ids = [item.subscription_id for item in subscriptions]
+        self._subscription_names = {
+            item.subscription_id: item.display_name for item in subscriptions
+        }
+        self._w_subscription.options = tuple(ids)
+        if connection.subscription_id:
+            self._w_subscription.value = connection.subscription_id
+        elif not self._w_subscription.value and len(ids) == 1:
+            self._w_subscription.value = ids[0]
+
+    def _subscription_label(self) -> str | None:
+        subscription = self._w_subscription.value
+        name = self._subscription_names.get(subscription)
+        if not subscription:
+            return None
+        return f"{subscription} ({name})" if name else subscription
+
+    def _fill_resource_groups(self, connection: connections.Connection) -> None:
+        # The data-plane resource group is the one that contains Union's identity.
+        try:
+            candidates = identities.find_identities(connection)
+        except IdentityNotFoundError:
+            candidates = []
+        groups = sorted({candidate.resource_group for candidate in candidates})
+        self._w_resource_group.options = tuple(groups)
+        replace = not self._w_resource_group.value or connection.mode == "simulator"
+        if replace and len(groups) == 1:
+            self._w_resource_group.value = groups[0]
+
+    def _show_device_code(self, verification_uri: str, user_code: str, *_: Any) -> None:
+        self._w_device_code.value = status_line(
+            "info",
+            f"Open {verification_uri} and enter the code {user_code}.",
+            "The panel continues when the sign-in is complete.",
+        )
+
+    def _profile_from_widgets(self, *, validate: bool = True) -> Any:
+        tenant = self._w_tenant.value.strip() or None
+        subscription = self._w_subscription.value.strip() or None
+        group = self._w_resource_group.value.strip() or None
+        if validate:
+            tenant = validate_guid(tenant, "tenant ID") if tenant else None
+            subscription = self._require(subscription, "subscription ID", "the sign-in")
+            subscription = validate_guid(subscription, "subscription ID")
+            group = self._require(group, "data-plane resource group", "the sign-in")
+            group = validate_resource_group_name(group)
+        return dataclasses.replace(
+            self._profile,
+            mode=self._w_mode.value,
+            cloud=self._w_cloud.value,
+            tenant_id=tenant,
+            subscription_id=subscription,
+            resource_group=group,
+        )
+
+    def _on_save_click(self, _button: widgets.Button) -> None:
+        self._action("Saving the profile", self._buttons(), self._save)
+
+    def _save(self) -> None:
+        profile = self._profile_from_widgets()
+        path = save_profile(profile)
+        self._profile = profile
+        self._show(
+            status_line(
+                "ok", f"Profile saved to {path}.", "It holds no secret or token."
+            )
+            + definition_list(
+                [
+                    ("mode", profile.mode),
+                    ("tenant", profile.tenant_id),
+                    ("subscription", profile.subscription_id),
+                    ("data-plane resource group", profile.resource_group),
+                ]
+            )
+        )
+
+    def _on_reset_click(self, _button: widgets.Button) -> None:
+        self._action("Resetting the simulator", self._buttons(), self._reset)
+
+    def _reset(self) -> None:
+        self._working("Resetting the simulator…")
+        connections.ensure_simulator().reset()
+        self._show(
+            status_line(
+                "ok",
+                "Simulator reset: the demo tenant is seeded again and the role "
+                "assignments the kit made are gone.",
+            )
+        )

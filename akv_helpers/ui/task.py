@@ -1,0 +1,214 @@
+"""Step 3: generate the Flyte test task, run it locally, show how to run it on Union."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import ipywidgets as widgets
+
+from akv_helpers import connection as connections
+from akv_helpers import flyte_task, vaults
+from akv_helpers.errors import KitError, NotConfiguredError
+from akv_helpers.identifiers import SecretIdentifier, parse_secret_identifier
+from akv_helpers.profile import kit_home
+
+from ._panel import Panel
+from ._render import code_block, definition_list, status_line
+
+__all__ = ["TaskPanel", "highlight_python"]
+
+# Maximum number of pyflyte output lines shown under a failed run (the last ones).
+# The whole output goes to the panel's log.
+SHOWN_OUTPUT_LINES = 30
+
+# Colour and cursor sequences that rich writes into pyflyte's output.
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def highlight_python(source: str) -> str:
+    """Render Python source as syntax-highlighted HTML with inline styles.
+
+    Falls back to an escaped ``pre`` block when Pygments is not installed.
+
+    Parameters
+    ----------
+    source
+        Python code.
+
+    Returns
+    -------
+    str
+        HTML fragment.
+    """
+    try:
+        from pygments import highlight
+        from pygments.formatters import HtmlFormatter
+        from pygments.lexers import PythonLexer
+    except ImportError:
+        return code_block(source)
+    return str(highlight(source, PythonLexer(), HtmlFormatter(noclasses=True)))
+
+
+class TaskPanel(Panel):
+    """Panel of step 3: write the test task module and run it with pyflyte.
+
+    Parameters
+    ----------
+    connection
+        An existing connection; by default the panel connects from the profile.
+    directory
+        Folder the module is written to; defaults to ``<kit home>/tasks``.
+    """
+
+    def __init__(
+        self,
+        connection: connections.Connection | None = None,
+        directory: Path | None = None,
+    ) -> None:
+        super().__init__("Step 3: run the test task")
+        self._connection = connection
+        self._directory = directory or kit_home() / "tasks"
+        self._module_path: Path | None = None
+        self._identifier: SecretIdentifier | None = None
+        self._w_secret = widgets.HTML("")
+        self._w_version = widgets.ToggleButtons(
+            options=(("Latest version", "latest"), ("Pinned version", "pinned")),
+            value=self._default_version(),
+            description="Read",
+        )
+        self._w_generate = widgets.Button(description="Generate task", icon="code")
+        self._w_run = widgets.Button(
+            description="Run locally", icon="play", button_style="primary"
+        )
+        self._w_code = widgets.HTML("")
+        self._w_remote = widgets.HTML("")
+        self._w_version.observe(self._on_version_change, names="value")
+        self._w_generate.on_click(self._on_generate_click)
+        self._w_run.on_click(self._on_run_click)
+        self._show_secret()
+
+    def _controls(self) -> list[widgets.Widget]:
+        return [
+            self._w_secret,
+            self._w_version,
+            widgets.HBox([self._w_generate, self._w_run]),
+            self._w_code,
+            self._w_remote,
+        ]
+
+    def _buttons(self) -> list[widgets.Button]:
+        return [self._w_generate, self._w_run]
+
+    def _connect(self) -> connections.Connection:
+        if self._connection is None:
+            self._connection = connections.connect(self._profile)
+        return self._connection
+
+    def _show_secret(self) -> None:
+        profile = self._profile
+        identity = profile.identity.name if profile.identity else None
+        self._w_secret.value = definition_list(
+            [
+                ("secret identifier", profile.secret_identifier),
+                ("identity", identity),
+            ]
+        )
+
+    def _default_version(self) -> str:
+        # Pin when the pasted identifier names a version, as the user asked for it.
+        text = self._profile.secret_identifier
+        if text and _ends_with_version(text):
+            return "pinned"
+        return "latest"
+
+    def _require_identifier(self) -> SecretIdentifier:
+        text = self._require(
+            self._profile.secret_identifier, "secret identifier", "02-grant-access"
+        )
+        return parse_secret_identifier(text)
+
+    def _on_version_change(self, _change: object) -> None:
+        self._module_path = None
+        self._w_code.value = ""
+        self._w_remote.value = ""
+
+    # Generate --------------------------------------------------------------
+
+    def _on_generate_click(self, _button: widgets.Button) -> None:
+        self._action("Generating the task", self._buttons(), self._generate)
+
+    def _generate(self) -> Path:
+        identifier = self._require_identifier()
+        pinned = self._w_version.value == "pinned"
+        # The local run lays the value out by the identifier's version, so the
+        # identifier must match what the module requests.
+        if not pinned:
+            identifier = identifier.with_version(None)
+        elif identifier.version is None:
+            identifier = self._current_version(identifier)
+        path = flyte_task.write_task_module(identifier, self._directory, pinned=pinned)
+        self._identifier = identifier
+        self._module_path = path
+        self._w_code.value = f"<b>{html.escape(str(path))}</b>" + highlight_python(
+            path.read_text(encoding="utf-8")
+        )
+        commands = flyte_task.remote_run_commands(path)
+        self._w_remote.value = (
+            "<b>Run the same file on Union</b> (set <code>--project</code> and "
+            "<code>--domain</code> to yours; the image needs this notebook's Python "
+            "version):" + code_block("\n".join(commands))
+        )
+        version = f"version {identifier.version}" if pinned else "the latest version"
+        self._show(status_line("ok", f"Task written to {path}; it reads {version}."))
+        return path
+
+    def _current_version(self, identifier: SecretIdentifier) -> SecretIdentifier:
+        # The profile's identifier has no version: pin the secret's current one.
+        connection = self._connect()
+        vault = vaults.find_vault(connection, identifier.vault_name)
+        info = vaults.get_secret_info(connection, vault, identifier.name)
+        if info.current_version is None:
+            raise NotConfiguredError(
+                f"Azure reports no current version of the secret {identifier.name}.",
+                "Choose Latest version, or paste a versioned secret identifier in "
+                "02-grant-access.",
+            )
+        return identifier.with_version(info.current_version)
+
+    # Run -------------------------------------------------------------------
+
+    def _on_run_click(self, _button: widgets.Button) -> None:
+        self._action("Running the task", self._buttons(), self._run)
+
+    def _run(self) -> None:
+        path = self._module_path or self._generate()
+        identifier = self._identifier or self._require_identifier()
+        identity = self._require_identity()
+        self._working(f"Running {path.name} with pyflyte…")
+        result = flyte_task.run_task_locally(
+            self._connect(), identifier, identity.principal_id, path
+        )
+        if result.ok:
+            self._show(
+                status_line("ok", f"Passed: {result.message}.", result.fix)
+                + definition_list([("fingerprint", result.fingerprint)])
+            )
+            return
+        detail = f"What to do: {result.fix}" if result.fix else ""
+        output_html = ""
+        if result.output:
+            # run_task_locally has already replaced the value in the output.
+            output = _ANSI_ESCAPE.sub("", result.output)
+            self._w_log.append_stdout(output)
+            lines = output.splitlines()[-SHOWN_OUTPUT_LINES:]
+            output_html = code_block("\n".join(lines))
+        self._show(status_line("error", f"{result.message}.", detail) + output_html)
+
+
+def _ends_with_version(text: str) -> bool:
+    try:
+        return parse_secret_identifier(text).version is not None
+    except KitError:
+        return False
