@@ -1,0 +1,135 @@
+"""Character checks and message parts shared by the name, ID and scope parsers."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from akv_helpers.errors import InvalidInputError, displayable
+
+_PORTAL_HINT = (
+    "In the Azure portal, open the key vault, then Secrets, the secret and the "
+    'version, and copy "Secret Identifier".'
+)
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+# ASCII characters that text copied from chat tools, documents or web pages is
+# known to replace with look-alikes. NFKC covers the fullwidth forms.
+_LOOKALIKES = {
+    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "х": "x", "у": "y",
+    "і": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "һ": "h", "ԛ": "q", "ԝ": "w",
+    "ο": "o", "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H",
+    "О": "O", "Р": "P", "С": "C", "Т": "T", "Х": "X",
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
+    "\u2212": "-", "\u2215": "/", "\u2044": "/",
+}  # fmt: skip
+
+
+def _describe_character(character: str) -> str:
+    code = f"U+{ord(character):04X}"
+    name = unicodedata.name(character, "")
+    described = f"{name}, {code}" if name else code
+    if character == " ":
+        return f"a space ({described})"
+    if character == "'":
+        return f'"\'" ({described})'
+    return f"'{displayable(character)}' ({described})"
+
+
+def _list_characters(characters: list[str], limit: int = 5) -> str:
+    """Quote `characters` for a message, naming those that are not plain ASCII."""
+    shown: list[str] = []
+    for character in characters[:limit]:
+        if character.isascii() and character.isprintable() and character not in " '":
+            shown.append(f"'{character}'")
+        else:
+            shown.append(_describe_character(character))
+    if len(characters) > limit:
+        shown.append(f"{len(characters) - limit} more")
+    return ", ".join(shown)
+
+
+def _ascii_lookalike(character: str) -> str | None:
+    if character in _LOOKALIKES:
+        return _LOOKALIKES[character]
+    normalized = unicodedata.normalize("NFKC", character)
+    if normalized.isascii() and normalized.isprintable() and len(normalized) == 1:
+        return normalized
+    return None
+
+
+def _invisible_problem(text: str) -> str | None:
+    """Return the reason `text` contains whitespace or a non-printable character."""
+    for position, character in enumerate(text, start=1):
+        if character.isspace() or not character.isprintable():
+            if character.isspace():
+                kind = "whitespace"
+            elif unicodedata.category(character) == "Cc":
+                kind = "a control character"
+            else:
+                kind = "an invisible character"
+            return (
+                f"contains {kind}, {_describe_character(character)}, "
+                f"at position {position}"
+            )
+    return None
+
+
+def _non_ascii_problem(text: str) -> tuple[str, str | None] | None:
+    """Return the reason `text` contains a non-ASCII character, and a suggestion.
+
+    The suggestion is `text` with look-alike characters replaced by their ASCII
+    originals, or ``None`` when some character has no ASCII original.
+    """
+    for position, character in enumerate(text, start=1):
+        if not character.isascii():
+            lookalike = _ascii_lookalike(character)
+            reason = (
+                f"contains the non-ASCII character {_describe_character(character)} "
+                f"at position {position}"
+            )
+            if lookalike is not None:
+                reason += f", which looks like '{lookalike}'"
+            return reason, _replace_lookalikes(text)
+    return None
+
+
+def _character_problem(text: str) -> tuple[str, str | None] | None:
+    """Return the reason `text` has a character no Azure name or URL allows here."""
+    invisible = _invisible_problem(text)
+    if invisible is not None:
+        return invisible, None
+    return _non_ascii_problem(text)
+
+
+def _replace_lookalikes(text: str) -> str | None:
+    characters: list[str] = []
+    for character in text:
+        if character.isascii():
+            characters.append(character)
+            continue
+        lookalike = _ascii_lookalike(character)
+        if lookalike is None:
+            return None
+        characters.append(lookalike)
+    return "".join(characters)
+
+
+def _retype_fix(suggestion: str | None, what: str) -> str:
+    if suggestion is not None:
+        return f"Type the {what} again by hand: '{suggestion}'."
+    return f"Type the {what} again by hand, using ASCII characters only."
+
+
+def _require_text(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidInputError(
+            f"The {what} must be text, not {type(value).__name__}.",
+            f"Pass the {what} as a string.",
+            value=type(value).__name__,
+            expected="a string",
+        )
+    return value.strip()
+
+
+def _use_instead(suggestion: str) -> str:
+    return f"Use '{displayable(suggestion)}' instead."

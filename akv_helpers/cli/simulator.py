@@ -1,0 +1,233 @@
+"""The ``simulator`` commands: start, stop and inspect the built-in simulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from akv_helpers.cli._output import echo_json, echo_table, kit_errors
+from akv_helpers.errors import SimulatorError
+from akv_helpers.profile import kit_home, load_profile, save_profile
+
+if TYPE_CHECKING:
+    from akv_helpers.connection import SimulatorEndpoint
+
+__all__ = [
+    "COMMANDS",
+    "echo_simulator",
+    "running_simulator",
+    "simulator",
+    "simulator_command",
+    "simulator_directory",
+    "simulator_environment",
+    "simulator_requests",
+    "simulator_reset",
+    "simulator_start",
+    "simulator_status",
+    "simulator_stop",
+    "start_on_port",
+]
+
+
+@click.group()
+def simulator() -> None:
+    """Start, stop and inspect the built-in Azure simulator."""
+
+
+def simulator_directory() -> Path:
+    """Return the simulator's folder in the kit home."""
+    return kit_home() / "simulator"
+
+
+def running_simulator() -> SimulatorEndpoint | None:
+    """Return the running simulator, or None, without starting one."""
+    from akv_helpers.connection import SimulatorEndpoint
+
+    discovery = simulator_directory() / "simulator.json"
+    try:
+        data = json.loads(discovery.read_text(encoding="utf-8"))
+        endpoint = SimulatorEndpoint.from_discovery(data)
+        answer = endpoint.health()
+    except (OSError, ValueError, SimulatorError):
+        return None
+    if answer.get("status") != "ok" or answer.get("pid") != endpoint.pid:
+        return None
+    return endpoint
+
+
+def echo_simulator(endpoint: SimulatorEndpoint) -> None:
+    """Print where the simulator runs."""
+    click.echo(f"The simulator is running at {endpoint.arm_url} (pid {endpoint.pid}).")
+    click.echo(f"CA certificate: {endpoint.ca_path}")
+    click.echo(f"State: {simulator_directory() / 'state.json'}")
+
+
+def simulator_command(port: int | None, reset: bool) -> list[str]:
+    """Return the command line that runs the simulator in the foreground."""
+    command = [sys.executable, "-m", "akv_helpers.simulator", "--home", str(kit_home())]
+    if port is not None:
+        command += ["--port", str(port)]
+    if reset:
+        command.append("--reset")
+    return command
+
+
+def simulator_environment() -> dict[str, str]:
+    """Return the environment in which the simulator imports this package."""
+    package_parent = str(Path(__file__).resolve().parents[2])
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = os.pathsep.join(
+        part for part in (package_parent, environment.get("PYTHONPATH", "")) if part
+    )
+    return environment
+
+
+def start_on_port(port: int, timeout: float = 30) -> SimulatorEndpoint:
+    """Start the simulator in the background on `port` and wait until it is ready."""
+    directory = simulator_directory()
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    log_path = directory / "simulator.log"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(  # noqa: S603 (fixed program, no shell)
+            simulator_command(port, reset=False),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=simulator_environment(),
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SimulatorError(
+                f"The simulator exited with status {process.returncode}.",
+                f"See its log at {log_path}; the port may be in use.",
+            )
+        endpoint = running_simulator()
+        if endpoint is not None and endpoint.pid == process.pid:
+            return endpoint
+        time.sleep(0.05)
+    raise SimulatorError(
+        f"The simulator was not ready within {timeout:g} seconds.",
+        f"See its log at {log_path}.",
+    )
+
+
+@simulator.command("start")
+@click.option("--foreground", is_flag=True, help="Run in this terminal until Ctrl-C.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Port of the ARM endpoint on 127.0.0.1; 0 or unset picks a free one.",
+)
+@click.option("--reset", is_flag=True, help="Reseed the demo tenant first.")
+@kit_errors
+def simulator_start(foreground: bool, port: int | None, reset: bool) -> None:
+    """Start the simulator, in the background unless --foreground is given."""
+    if foreground:
+        # The simulator replaces this process, so signals and the exit code are its.
+        command = simulator_command(port, reset)
+        sys.stdout.flush()
+        os.execve(sys.executable, command, simulator_environment())  # noqa: S606
+
+    from akv_helpers.connection import ensure_simulator
+
+    endpoint = running_simulator()
+    if endpoint is not None and port and not endpoint.arm_url.endswith(f":{port}"):
+        raise SimulatorError(
+            f"The simulator is already running at {endpoint.arm_url}.",
+            "Stop it with `akv-onboard simulator stop` to start it on another port.",
+        )
+    if endpoint is None:
+        endpoint = start_on_port(port) if port else ensure_simulator(kit_home())
+    if reset:
+        endpoint.reset()
+        click.echo("Reseeded the demo tenant.")
+    echo_simulator(endpoint)
+
+
+@simulator.command("stop")
+@kit_errors
+def simulator_stop() -> None:
+    """Stop the simulator that runs for this kit home."""
+    from akv_helpers.connection import stop_simulator
+
+    if stop_simulator(kit_home()):
+        click.echo("Stopped the simulator.")
+    else:
+        click.echo("The simulator is not running.")
+
+
+@simulator.command("status")
+def simulator_status() -> None:
+    """Show whether the simulator runs; exit code 1 when it does not."""
+    endpoint = running_simulator()
+    if endpoint is None:
+        click.echo("The simulator is not running.")
+        sys.exit(1)
+    echo_simulator(endpoint)
+
+
+@simulator.command("reset")
+@kit_errors
+def simulator_reset() -> None:
+    """Reseed the demo tenant and remove the role assignments the kit made."""
+    from akv_helpers.connection import ensure_simulator
+
+    ensure_simulator(kit_home()).reset()
+    profile = load_profile()
+    if profile.assignment_id is not None:
+        save_profile(
+            profile.with_updates(assignment_id=None, assignment_created_by_kit=False)
+        )
+    click.echo("Reseeded the demo tenant; role assignments made by the kit are gone.")
+
+
+@simulator.command("requests")
+@click.option(
+    "--clear", is_flag=True, help="Clear the request log instead of showing it."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the log as JSON.")
+@kit_errors
+def simulator_requests(clear: bool, as_json: bool) -> None:
+    """Show the requests the simulator served: method, path, status, principal."""
+    endpoint = running_simulator()
+    if endpoint is None:
+        raise SimulatorError(
+            "The simulator is not running.",
+            "Start it with `akv-onboard simulator start`.",
+        )
+    if clear:
+        endpoint.clear_requests()
+        click.echo("Cleared the request log.")
+        return
+    entries = endpoint.requests()
+    if as_json:
+        echo_json(entries)
+        return
+    echo_table(
+        ("TIME", "METHOD", "STATUS", "HOST", "PATH", "PRINCIPAL", "ERROR"),
+        (
+            [
+                entry.get("time", ""),
+                entry.get("method", ""),
+                entry.get("status", ""),
+                entry.get("host", ""),
+                entry.get("path", ""),
+                entry.get("principal_id") or "",
+                entry.get("error_code") or "",
+            ]
+            for entry in entries
+        ),
+    )
+
+
+COMMANDS: tuple[click.Command, ...] = (simulator,)

@@ -1,0 +1,429 @@
+"""Azure Resource Manager scopes of Key Vault secrets, and role assignment names."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from akv_helpers._text_checks import (
+    _character_problem,
+    _require_text,
+    _retype_fix,
+    _use_instead,
+)
+from akv_helpers.errors import (
+    InvalidInputError,
+    InvalidScopeError,
+    InvalidSecretIdentifierError,
+    displayable,
+)
+from akv_helpers.guids import validate_guid
+from akv_helpers.names import (
+    _VERSION,
+    validate_resource_group_name,
+    validate_secret_name,
+    validate_vault_name,
+)
+from akv_helpers.secret_ids import SecretIdentifier, parse_secret_identifier
+
+__all__ = [
+    "ROLE_ASSIGNMENT_NAMESPACE",
+    "SECRET_SCOPE_SHAPE",
+    "SecretScope",
+    "build_secret_scope",
+    "build_secret_scope_for_identifier",
+    "build_vault_scope",
+    "parse_secret_scope",
+    "role_assignment_name",
+    "scope_contains",
+]
+
+_KEYVAULT_PROVIDER = "Microsoft.KeyVault"
+SECRET_SCOPE_SHAPE = (
+    "/subscriptions/<subscription ID>/resourceGroups/<resource group>"
+    f"/providers/{_KEYVAULT_PROVIDER}/vaults/<vault>/secrets/<name>"
+)
+
+# Namespace of the kit's deterministic role assignment names (UUIDv5). Changing it
+# would make the kit create a second assignment for a grant it already made.
+ROLE_ASSIGNMENT_NAMESPACE = uuid.UUID("b18ff0b8-ed8b-4b36-b671-c09945cebe1c")
+
+
+@dataclass(frozen=True)
+class SecretScope:
+    """The Azure Resource Manager scope of one Key Vault secret.
+
+    Attributes
+    ----------
+    subscription_id
+        Subscription ID in canonical GUID form.
+    resource_group
+        Resource group of the vault, as given.
+    vault_name
+        Vault name, lowercased.
+    secret_name
+        Secret name, lowercased.
+    """
+
+    subscription_id: str
+    resource_group: str
+    vault_name: str
+    secret_name: str
+
+    def __str__(self) -> str:
+        return self.scope
+
+    @property
+    def vault_scope(self) -> str:
+        """Scope of the vault that contains the secret."""
+        return build_vault_scope(
+            self.subscription_id, self.resource_group, self.vault_name
+        )
+
+    @property
+    def scope(self) -> str:
+        """Scope of the secret, as a role assignment takes it."""
+        return f"{self.vault_scope}/secrets/{self.secret_name}"
+
+
+def build_vault_scope(
+    subscription_id: str, resource_group: str, vault_name: str
+) -> str:
+    """Build the ARM scope of a vault from validated parts.
+
+    Parameters
+    ----------
+    subscription_id
+        Subscription ID, a GUID.
+    resource_group
+        Resource group of the vault, as Azure returns it in the vault's resource ID.
+    vault_name
+        Vault name.
+
+    Returns
+    -------
+    str
+        ``/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.KeyVault/vaults/<vault>``.
+
+    Raises
+    ------
+    InvalidIdError
+        If `subscription_id` is not a GUID.
+    InvalidNameError
+        If the resource group or vault name is invalid.
+
+    Examples
+    --------
+    >>> build_vault_scope(
+    ...     "00000000-1111-2222-3333-444444444444", "rg-union-dp", "KV-Demo"
+    ... ).rsplit("/", 2)[1:]
+    ['vaults', 'kv-demo']
+    """
+    subscription = validate_guid(subscription_id, "subscription ID")
+    group = validate_resource_group_name(resource_group)
+    vault = validate_vault_name(vault_name)
+    return (
+        f"/subscriptions/{subscription}/resourceGroups/{group}"
+        f"/providers/{_KEYVAULT_PROVIDER}/vaults/{vault}"
+    )
+
+
+def build_secret_scope(
+    subscription_id: str, resource_group: str, vault_name: str, secret_name: str
+) -> str:
+    """Build the ARM scope of one secret from validated parts.
+
+    The scope never has a version: a role assignment covers every version of the
+    secret. Build it from these parts, never from the data-plane URL, which has
+    neither the subscription nor the resource group.
+
+    Parameters
+    ----------
+    subscription_id
+        Subscription ID, a GUID.
+    resource_group
+        Resource group of the vault.
+    vault_name
+        Vault name.
+    secret_name
+        Secret name.
+
+    Returns
+    -------
+    str
+        The vault scope followed by ``/secrets/<name>``.
+
+    Raises
+    ------
+    InvalidIdError
+        If `subscription_id` is not a GUID.
+    InvalidNameError
+        If a name is invalid.
+
+    Examples
+    --------
+    >>> build_secret_scope(
+    ...     "00000000-1111-2222-3333-444444444444", "rg-union-dp", "kv-demo", "db-pass"
+    ... ).endswith("/vaults/kv-demo/secrets/db-pass")
+    True
+    """
+    vault_scope = build_vault_scope(subscription_id, resource_group, vault_name)
+    return f"{vault_scope}/secrets/{validate_secret_name(secret_name)}"
+
+
+def build_secret_scope_for_identifier(
+    identifier: SecretIdentifier, subscription_id: str, resource_group: str
+) -> str:
+    """Build the ARM scope of the secret that `identifier` names, without its version.
+
+    Parameters
+    ----------
+    identifier
+        Parsed secret identifier.
+    subscription_id
+        Subscription ID of the vault.
+    resource_group
+        Resource group of the vault, as Azure returns it.
+
+    Returns
+    -------
+    str
+        The secret scope.
+
+    Raises
+    ------
+    InvalidIdError
+        If `subscription_id` is not a GUID.
+    InvalidNameError
+        If `resource_group` is invalid.
+    """
+    return build_secret_scope(
+        subscription_id, resource_group, identifier.vault_name, identifier.name
+    )
+
+
+def _scope_error(shown: str, reason: str, fix: str) -> InvalidScopeError:
+    return InvalidScopeError(
+        f"The scope '{shown}' {reason}. Expected {SECRET_SCOPE_SHAPE}.",
+        fix,
+        value=shown,
+        expected=SECRET_SCOPE_SHAPE,
+    )
+
+
+def _reject_data_plane_url(raw: str, shown: str) -> None:
+    try:
+        identifier = parse_secret_identifier(raw)
+    except InvalidSecretIdentifierError:
+        target = "a URL"
+        vault, name = "<vault>", "<name>"
+    else:
+        target = "the data-plane URL of a secret"
+        vault, name = identifier.vault_name, identifier.name
+    shape = SECRET_SCOPE_SHAPE.replace("<vault>", vault).replace("<name>", name)
+    fix = (
+        f"Use '{shape}'. Take the resource group from Azure (the vault's resource ID), "
+        "because the URL does not contain it."
+    )
+    raise _scope_error(shown, f"is {target}, not an Azure Resource Manager scope", fix)
+
+
+_FIXED_SEGMENTS = {
+    0: "subscriptions",
+    2: "resourceGroups",
+    4: "providers",
+    5: _KEYVAULT_PROVIDER,
+    6: "vaults",
+    8: "secrets",
+}
+
+
+def _check_scope_segments(segments: list[str], shown: str) -> None:
+    if len(segments) >= 5 and segments[4].lower() == _KEYVAULT_PROVIDER.lower():
+        corrected = "/" + "/".join([*segments[:4], "providers", *segments[4:]])
+        reason = "has no /providers/ segment before Microsoft.KeyVault"
+        raise _scope_error(shown, reason, _use_instead(corrected))
+    for index, expected in _FIXED_SEGMENTS.items():
+        if len(segments) <= index:
+            break
+        if segments[index].lower() != expected.lower():
+            reason = (
+                f"has '{displayable(segments[index])}' where '{expected}' belongs"
+                f" (segment {index + 1})"
+            )
+            raise _scope_error(shown, reason, "Build the scope from its parts.")
+    if len(segments) == 8:
+        fix = "Add /secrets/<name> to scope the grant to one secret."
+        raise _scope_error(shown, "is the scope of a vault, not of one secret", fix)
+    if len(segments) < 10:
+        reason = "is not the scope of a Key Vault secret"
+        raise _scope_error(shown, reason, "Build the scope from its parts.")
+    if len(segments) > 10:
+        corrected = "/" + "/".join(segments[:10])
+        extra = "/".join(segments[10:])
+        if len(segments) == 11 and _VERSION.fullmatch(segments[10]):
+            reason = f"ends with the version '{extra}'"
+            fix = (
+                "Role assignments cover every version of a secret, so a scope has no "
+                f"version. {_use_instead(corrected)}"
+            )
+        else:
+            reason = f"has '/{extra}' after the secret name"
+            fix = _use_instead(corrected)
+        raise _scope_error(shown, reason, fix)
+
+
+def parse_secret_scope(scope: str) -> SecretScope:
+    """Parse the ARM scope of one Key Vault secret.
+
+    The fixed segments are compared case-insensitively, because Azure returns
+    ``resourcegroups`` and ``microsoft.keyvault`` in lowercase in some responses.
+    One trailing slash is accepted.
+
+    Parameters
+    ----------
+    scope
+        ``/subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.KeyVault/vaults/<vault>/secrets/<name>``.
+
+    Returns
+    -------
+    SecretScope
+        The parts, with the subscription ID canonical and the names lowercased.
+
+    Raises
+    ------
+    InvalidScopeError
+        If `scope` is not the scope of one secret: a missing ``/providers/``
+        segment, a trailing version, a data-plane URL and other shapes each get
+        their own message, with the corrected scope when there is one.
+
+    Examples
+    --------
+    >>> parse_secret_scope(
+    ...     "/subscriptions/00000000-1111-2222-3333-444444444444/resourcegroups/"
+    ...     "rg-union-dp/providers/microsoft.keyvault/vaults/kv-demo/secrets/db-pass"
+    ... ).secret_name
+    'db-pass'
+    """
+    raw = _require_text(scope, "scope")
+    shown = displayable(raw)
+    if not raw:
+        raise _scope_error("", "is empty", "Build the scope from its parts.")
+    characters = _character_problem(raw)
+    if characters is not None:
+        reason, suggestion = characters
+        raise _scope_error(shown, reason, _retype_fix(suggestion, "scope"))
+    if "://" in raw:
+        _reject_data_plane_url(raw, shown)
+    if not raw.startswith("/"):
+        raise _scope_error(shown, "does not start with '/'", _use_instead("/" + raw))
+
+    segments = raw.removesuffix("/").split("/")[1:]
+    if "" in segments:
+        compact = "/" + "/".join(s for s in segments if s)
+        raise _scope_error(shown, "has an empty segment ('//')", _use_instead(compact))
+    _check_scope_segments(segments, shown)
+
+    try:
+        return SecretScope(
+            subscription_id=validate_guid(segments[1], "subscription ID"),
+            resource_group=validate_resource_group_name(segments[3]),
+            vault_name=validate_vault_name(segments[7]),
+            secret_name=validate_secret_name(segments[9]),
+        )
+    except InvalidInputError as error:
+        raise _scope_error(shown, "has an invalid part", str(error)) from None
+
+
+def _scope_segments(scope: str) -> list[str]:
+    return [s.lower() for s in scope.strip().removesuffix("/").split("/") if s]
+
+
+def scope_contains(outer: str, inner: str) -> bool:
+    """Tell whether a grant at scope `outer` also applies at scope `inner`.
+
+    A scope contains itself and every scope below it. Segments are compared
+    case-insensitively, and a partial segment never matches (``kv-demo`` does not
+    contain ``kv-demo2``).
+
+    Parameters
+    ----------
+    outer
+        Scope of a role assignment.
+    inner
+        Scope of the resource, such as a secret scope.
+
+    Returns
+    -------
+    bool
+        ``True`` when `outer` is `inner` or one of its ancestors.
+
+    Examples
+    --------
+    >>> scope_contains("/subscriptions/S", "/subscriptions/s/resourceGroups/rg")
+    True
+    """
+    outer_segments = _scope_segments(outer)
+    inner_segments = _scope_segments(inner)
+    if not outer.strip().startswith("/") or not inner.strip().startswith("/"):
+        return False
+    return inner_segments[: len(outer_segments)] == outer_segments
+
+
+# --- role assignment names --------------------------------------------------------
+
+
+def role_assignment_name(
+    scope: str, role_definition_guid: str, principal_id: str
+) -> str:
+    """Derive the kit's role assignment name for a scope, role and principal.
+
+    The name is a UUIDv5 in `ROLE_ASSIGNMENT_NAMESPACE` over
+    ``"<scope>|<role GUID>|<principal ID>"``, all lowercased, so the same grant
+    always gets the same name and a repeated PUT is idempotent.
+
+    Parameters
+    ----------
+    scope
+        Scope of the assignment; one trailing slash is ignored.
+    role_definition_guid
+        Role definition GUID, or a tenant- or subscription-level role definition
+        ID, whose last segment is the GUID.
+    principal_id
+        Principal ID (object ID) of the assignee, with or without hyphens.
+
+    Returns
+    -------
+    str
+        The assignment name, a lowercase GUID.
+
+    Raises
+    ------
+    InvalidIdError
+        If the role or principal is not a GUID.
+    InvalidScopeError
+        If `scope` does not start with ``/`` or contains whitespace.
+
+    Examples
+    --------
+    >>> role = "4633458b-17de-408a-b874-0445c86b69e6"
+    >>> first = role_assignment_name("/subscriptions/S", role.upper(), "B" * 32)
+    >>> first == role_assignment_name("/SUBSCRIPTIONS/s/", role, "b" * 32)
+    True
+    """
+    text = _require_text(scope, "scope")
+    if not text.startswith("/") or _character_problem(text) is not None:
+        raise InvalidScopeError(
+            f"The scope '{displayable(text)}' is invalid because it does not start "
+            "with '/' or contains whitespace or non-ASCII characters.",
+            "Pass an Azure Resource Manager scope such as the secret scope.",
+            value=text,
+            expected=SECRET_SCOPE_SHAPE,
+        )
+    role_text = _require_text(role_definition_guid, "role definition ID")
+    role = validate_guid(
+        role_text.removesuffix("/").rsplit("/", 1)[-1], "role definition ID"
+    )
+    principal = validate_guid(principal_id, "principal ID")
+    key = f"{text.removesuffix('/')}|{role}|{principal}".lower()
+    return str(uuid.uuid5(ROLE_ASSIGNMENT_NAMESPACE, key))
