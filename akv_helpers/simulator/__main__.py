@@ -1,4 +1,4 @@
-"""Command line: ``python -m akv_helpers.simulator [--home DIR] [--port N]``."""
+"""Command line: ``python -m akv_helpers.simulator [--home DIR] [--port N] ...``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .app import LOOPBACK, SimulatorError, serve
 from .files import SimulatorPaths
+from .scenarios import UnknownScenarioError, describe, resolve
 
 
 def _default_home() -> Path:
@@ -47,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="seed the demo tenant again before starting",
     )
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="apply a named failure scenario before serving (repeatable)",
+    )
     return parser
 
 
@@ -62,8 +70,15 @@ def main(argv: list[str] | None = None) -> int:
         )
     if not 0 <= args.port <= 65535:
         parser.error(f"--port {args.port} is out of range; use 0 to 65535")
+    try:
+        scenarios = resolve(args.scenario)
+    except UnknownScenarioError as error:
+        known = ", ".join(sorted(describe()))
+        parser.error(f"unknown scenario {error.args[0]!r}; known scenarios: {known}")
+
     home = (args.home or _default_home()).expanduser().resolve()
     paths = SimulatorPaths.under(home)
+
     os.close(os.open(paths.server_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
     handler = logging.FileHandler(paths.server_log, encoding="utf-8")
     handler.setFormatter(
@@ -75,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     # Tornado's access log repeats what the request log already records.
     logging.getLogger("tornado.access").setLevel(logging.WARNING)
     try:
-        asyncio.run(serve(home, args.port, reset=args.reset))
+        asyncio.run(serve(home, args.port, reset=args.reset, scenarios=scenarios))
     except SimulatorError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1

@@ -8,12 +8,16 @@ import os
 from typing import Any
 
 from .base import SimulatorHandler
-from .scenarios import SCENARIOS, describe
+from .scenarios import UnknownScenarioError, apply_scenarios, describe
 from .tokens import SCOPE_AUDIENCES, TOKEN_LIFETIME_SECONDS
 
 logger = logging.getLogger(__name__)
 
-_CONFIG_KEYS = {"propagation_seconds": float, "page_size": int}
+_CONFIG_KEYS = {
+    "propagation_seconds": float,
+    "page_size": int,
+    "replication_attempts_remaining": int,
+}
 
 
 class AdminHandler(SimulatorHandler):
@@ -93,6 +97,7 @@ class AdminHandler(SimulatorHandler):
             self._issue_token(body)
         elif action == "reset":
             self.sim.world.reseed()
+            self.sim.ensure_vault_ports()
             logger.info("reset the demo tenant")
             self.send_json(200, {"status": "reset"})
         elif action == "config":
@@ -113,6 +118,7 @@ class AdminHandler(SimulatorHandler):
                 400, "UnknownPrincipal", f"The principal '{principal_id}' is not known."
             )
             return
+
         audience = SCOPE_AUDIENCES.get(scope)
         if audience is None:
             allowed = ", ".join(sorted(SCOPE_AUDIENCES))
@@ -120,18 +126,30 @@ class AdminHandler(SimulatorHandler):
                 400, "InvalidScope", f"The scope '{scope}' is not one of: {allowed}."
             )
             return
-        if tenant_id.lower() != world.tenant_id.lower():
+
+        # A principal signed in to another tenant (the operator-other-tenant
+        # scenario) gets that tenant's tokens whatever tenant the caller asks for.
+        issuer_tenant = principal.get("token_tenant_id") or world.tenant_id
+        if not principal.get("token_tenant_id") and (
+            tenant_id.lower() != world.tenant_id.lower()
+        ):
             self.send_error_body(
                 400,
                 "UnknownTenant",
                 f"The tenant '{tenant_id}' is not the simulated tenant.",
             )
             return
+
         lifetime = float(body.get("expires_in", TOKEN_LIFETIME_SECONDS))
         token, expires_on = self.sim.tokens.issue(
-            principal["id"], audience, world.tenant_id, lifetime
+            principal["id"], audience, issuer_tenant, lifetime
         )
-        logger.info("issued a token for %s (audience %s)", principal["id"], audience)
+        logger.info(
+            "issued a token for %s (audience %s, tenant %s)",
+            principal["id"],
+            audience,
+            issuer_tenant,
+        )
         self.send_json(200, {"access_token": token, "expires_on": expires_on})
 
     def _configure(self, body: dict[str, Any]) -> None:
@@ -168,17 +186,35 @@ class AdminHandler(SimulatorHandler):
         self.send_json(200, dict(config))
 
     def _apply_scenario(self, body: dict[str, Any]) -> None:
-        name = str(body.get("name") or "")
-        scenario = SCENARIOS.get(name)
-        if scenario is None:
-            known = ", ".join(sorted(SCENARIOS))
+        names = body.get("names")
+        if names is None:
+            names = [body.get("name")]
+        if not isinstance(names, list) or not names:
             self.send_error_body(
                 400,
                 "BadRequest",
-                f"Unknown scenario '{name}'; known scenarios: {known}.",
+                'The body must be {"name": "<scenario>"} or {"names": [...]}.',
             )
             return
-        scenario(self.sim.world)
+        try:
+            applied = apply_scenarios(self.sim.world, [str(n or "") for n in names])
+        except UnknownScenarioError as error:
+            known = ", ".join(sorted(describe()))
+            self.send_error_body(
+                400,
+                "BadRequest",
+                f"Unknown scenario '{error.args[0]}'; known scenarios: {known}.",
+            )
+            return
         self.sim.world.save()
-        logger.info("applied scenario %s", name)
-        self.send_json(200, {"status": "applied", "name": name})
+        self.sim.ensure_vault_ports()
+        logger.info("applied scenarios %s", ", ".join(applied))
+        self.send_json(
+            200,
+            {
+                "status": "applied",
+                "name": applied[0],
+                "names": applied,
+                "active": list(self.sim.world.active_scenarios),
+            },
+        )

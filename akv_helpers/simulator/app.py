@@ -11,6 +11,7 @@ import os
 import secrets
 import signal
 import socket
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -24,6 +25,7 @@ from .files import SimulatorPaths, write_private_json
 from .requestlog import RequestLog
 from .routes_arm import ArmHandler
 from .routes_keyvault import VaultHandler
+from .scenarios import apply_scenarios
 from .seed import OPERATOR_PRINCIPAL_ID
 from .state import World
 from .tls import ensure_certificates, server_ssl_context
@@ -78,6 +80,8 @@ class Simulator:
         self.arm_port = 0
         self.vault_ports: dict[str, int] = {}
         self._servers: list[tornado.httpserver.HTTPServer] = []
+        self._context: Any = None
+        self._previous_vault_ports: dict[str, int] = {}
         self.started_at = ""
 
     @property
@@ -106,6 +110,7 @@ class Simulator:
     def start(self) -> None:
         """Bind the ARM port and one port per vault, and write the discovery file."""
         context = server_ssl_context(self.paths)
+        self._context = context
         previous: dict[str, Any] = self.world.data.get("ports", {})
         arm_sockets = (
             _bind(self.requested_port)
@@ -120,10 +125,30 @@ class Simulator:
         )
         self._serve(arm_app, arm_sockets, context)
         self.arm_port = arm_sockets[0].getsockname()[1]
-        vault_previous = previous.get("vaults", {})
+        self._previous_vault_ports = dict(previous.get("vaults", {}))
+        self.started_at = datetime.datetime.now(datetime.timezone.utc).isoformat()
+        self.ensure_vault_ports()
+        self._write_discovery()
+        logger.info(
+            "simulator %s listening on %s (vault ports %s)",
+            VERSION,
+            self.arm_url,
+            self.vault_ports,
+        )
+
+    def ensure_vault_ports(self) -> None:
+        """Serve every vault of the world on its own port, binding new vaults' ports.
+
+        Scenarios can add vaults while the simulator runs. A port stays bound after
+        its vault is gone (after a reset) and then returns 404 VaultNotFound. The
+        ports are saved in the state and the discovery file whenever they change.
+        """
+        added = False
         for vault in self.world.vaults():
             name = vault["name"].lower()
-            sockets = _bind_preferred(vault_previous.get(name))
+            if name in self.vault_ports:
+                continue
+            sockets = _bind_preferred(self._previous_vault_ports.get(name))
             app = tornado.web.Application(
                 [
                     (
@@ -133,21 +158,14 @@ class Simulator:
                     )
                 ]
             )
-            self._serve(app, sockets, context)
+            self._serve(app, sockets, self._context)
             self.vault_ports[name] = sockets[0].getsockname()[1]
-        self.world.data["ports"] = {
-            "arm": self.arm_port,
-            "vaults": dict(self.vault_ports),
-        }
-        self.world.save()
-        self.started_at = datetime.datetime.now(datetime.timezone.utc).isoformat()
-        self._write_discovery()
-        logger.info(
-            "simulator %s listening on %s (vault ports %s)",
-            VERSION,
-            self.arm_url,
-            self.vault_ports,
-        )
+            added = True
+        ports = {"arm": self.arm_port, "vaults": dict(self.vault_ports)}
+        if added or self.world.data.get("ports") != ports:
+            self.world.data["ports"] = ports
+            self.world.save()
+            self._write_discovery()
 
     def _serve(
         self,
@@ -195,9 +213,19 @@ class Simulator:
         logger.info("simulator stopped")
 
 
-async def serve(home: Path, port: int = 0, *, reset: bool = False) -> None:
-    """Run the simulator until SIGTERM or SIGINT."""
+async def serve(
+    home: Path,
+    port: int = 0,
+    *,
+    reset: bool = False,
+    scenarios: Sequence[str] = (),
+) -> None:
+    """Run the simulator until SIGTERM or SIGINT, after applying ``scenarios``."""
     simulator = Simulator(home, port, reset=reset)
+    if scenarios:
+        apply_scenarios(simulator.world, scenarios)
+        simulator.world.save()
+        logger.info("applied scenarios %s", ", ".join(scenarios))
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -255,11 +255,30 @@ class ArmHandler(SimulatorHandler):
                 challenge,
             )
         if info.tenant_id.lower() != self.sim.world.tenant_id.lower():
-            raise ArmError(
-                401,
-                "InvalidAuthenticationTokenTenant",
-                "The access token is from the wrong issuer for tenant "
-                f"'{info.tenant_id}'.",
-                challenge,
-            )
+            raise _wrong_tenant(info.tenant_id, self.sim.world.tenant_id)
         return info.principal_id
+
+
+def _wrong_tenant(token_tenant: str, subscription_tenant: str) -> ArmError:
+    """Build ARM's 401 for a token issued by a tenant other than the subscription's."""
+    # The header names the subscription's tenant, which is how clients such as the
+    # Azure CLI find the tenant to sign in to.
+    header = (
+        f'Bearer authorization_uri="https://login.windows.net/{subscription_tenant}", '
+        'error="invalid_token", error_description="The access token is from the '
+        "wrong issuer. It must match the tenant associated with this subscription. "
+        'Please use correct authority to get the token."'
+    )
+    return ArmError(
+        401,
+        "InvalidAuthenticationTokenTenant",
+        f"The access token is from the wrong issuer 'https://sts.windows.net/"
+        f"{token_tenant}/'. It must match the tenant 'https://sts.windows.net/"
+        f"{subscription_tenant}/' associated with this subscription. Please use the "
+        f"authority (URL) 'https://login.windows.net/{subscription_tenant}' to get "
+        "the token. Note, if the subscription is transferred to another tenant there "
+        "is no impact to the services, but information about new tenant could take "
+        "time to propagate (up to an hour). If you just transferred your subscription "
+        "and see this error message, please try back later.",
+        {"WWW-Authenticate": header},
+    )

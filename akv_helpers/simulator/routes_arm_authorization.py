@@ -162,8 +162,9 @@ def delete_assignment(request: ArmRequest) -> tuple[int, Json | None]:
 
 
 def _principal_not_found(request: ArmRequest, principal_id: str) -> ArmError:
+    # Azure prints the principal ID without hyphens and the tenant ID with them.
     compact = principal_id.replace("-", "").lower()
-    tenant = request.world.tenant_id.replace("-", "")
+    tenant = request.world.tenant_id
     return ArmError(
         400,
         "PrincipalNotFound",
@@ -174,6 +175,30 @@ def _principal_not_found(request: ArmRequest, principal_id: str) -> ArmError:
         "value, such as ServicePrincipal, User, or Group.  See "
         "https://aka.ms/docs-principaltype",
     )
+
+
+def _still_replicating(
+    request: ArmRequest, principal: Json, principal_type: Any
+) -> bool:
+    """Count down the writes that a principal's replication lag rejects.
+
+    A principal with ``replication_lag`` "all" rejects every write, and one with
+    "without-service-principal" rejects only writes whose principalType is not
+    ServicePrincipal, until ``replication_attempts_remaining`` writes have failed.
+    """
+    lag = principal.get("replication_lag")
+    if lag is None:
+        return False
+    typed = str(principal_type or "").lower() == "serviceprincipal"
+    if lag != "all" and typed:
+        return False
+    config = request.world.config
+    remaining = int(config.get("replication_attempts_remaining", 2))
+    if remaining <= 0:
+        return False
+    config["replication_attempts_remaining"] = remaining - 1
+    request.world.save()
+    return True
 
 
 def create_assignment(request: ArmRequest) -> tuple[int, Json]:
@@ -233,6 +258,8 @@ def create_assignment(request: ArmRequest) -> tuple[int, Json]:
     if principal is None or (
         not principal.get("replicated", True) and not principal_type
     ):
+        raise _principal_not_found(request, principal_id)
+    if _still_replicating(request, principal, principal_type):
         raise _principal_not_found(request, principal_id)
     actual_type = principal["type"]
     if principal_type and str(principal_type).lower() != actual_type.lower():

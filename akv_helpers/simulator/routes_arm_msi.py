@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from .armcore import ArmRequest, resource_not_found
+from .seed import SEEDED_AGE_SECONDS, iso_time
 
 Json = dict[str, Any]
 
@@ -20,14 +22,32 @@ def identity_id(subscription_id: str, identity: Json) -> str:
     )
 
 
+def _system_data(identity: Json) -> Json:
+    # State files written before identities had a creation time count as seeded.
+    created = identity.get("created")
+    if created is None:
+        created = time.time() - SEEDED_AGE_SECONDS
+    stamp = iso_time(float(created))
+    creator = identity.get("created_by") or "unknown"
+    return {
+        "createdBy": creator,
+        "createdByType": "User",
+        "createdAt": stamp,
+        "lastModifiedBy": creator,
+        "lastModifiedByType": "User",
+        "lastModifiedAt": stamp,
+    }
+
+
 def identity_body(subscription_id: str, identity: Json) -> Json:
-    """Render an identity as ARM returns it."""
+    """Render an identity as ARM returns it, with ``systemData``."""
     return {
         "id": identity_id(subscription_id, identity),
         "name": identity["name"],
         "type": IDENTITY_TYPE,
         "location": identity["location"],
         "tags": dict(identity["tags"]),
+        "systemData": _system_data(identity),
         "properties": {
             "tenantId": identity["tenant_id"],
             "principalId": identity["principal_id"],

@@ -167,9 +167,15 @@ class VaultHandler(SimulatorHandler):
         if info.expired:
             # NOTE: Key Vault's own AKV code for an expired token is not reproduced.
             raise _Reject(401, "Unauthorized", "The access token has expired.")
-        if info.tenant_id.lower() != self.sim.world.tenant_id.lower():
+        vault_tenant = self.sim.world.tenant_id
+        if info.tenant_id.lower() != vault_tenant.lower():
             raise _Reject(
-                401, "Unauthorized", "The access token is from the wrong tenant."
+                401,
+                "Unauthorized",
+                "AKV10032: Invalid issuer. Expected one of "
+                f"https://sts.windows.net/{vault_tenant}/, "
+                f"https://login.microsoftonline.com/{vault_tenant}/v2.0, found "
+                f"https://sts.windows.net/{info.tenant_id}/.",
             )
         return info
 

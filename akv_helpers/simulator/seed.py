@@ -26,6 +26,7 @@ AGENT_POOL_CLIENT_ID = "aaaaaaaa-0000-4000-8000-000000000021"
 AGENT_POOL_PRINCIPAL_ID = "bbbbbbbb-0000-4000-8000-000000000022"
 RBAC_VAULT = "kv-demo"
 ACCESS_POLICY_VAULT = "kv-legacy"
+ACCESS_POLICY_RESOURCE_GROUP = "rg-app-secrets"
 SECRET_NAME = "db-pass"  # noqa: S105 (a secret name, not a value)
 OLDER_VERSION = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 CURRENT_VERSION = "7c4a8d09ca3762af61e59520943dc264"
@@ -37,7 +38,17 @@ CANARY_PREFIX = "AKVSIM-CANARY-"
 # Fixed namespace for the names of the assignments that the seed itself creates.
 _SEED_NAMESPACE = uuid.UUID("5b0c7a5e-2d3f-4c1b-9a8e-7f6d5c4b3a21")
 
-DEFAULT_CONFIG: dict[str, Any] = {"propagation_seconds": 0.0, "page_size": 100}
+DAY_SECONDS = 86_400
+# Seeded resources are this old, so nothing looks freshly created.
+SEEDED_AGE_SECONDS = 30 * DAY_SECONDS
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    "propagation_seconds": 0.0,
+    "page_size": 100,
+    # Role-assignment writes that fail with PrincipalNotFound while an identity
+    # replicates (see the identity-young and identity-replicating scenarios).
+    "replication_attempts_remaining": 2,
+}
 
 
 def new_canary() -> str:
@@ -55,7 +66,8 @@ def iso_time(epoch: float) -> str:
     return f"{stamp}.{fraction:07d}Z"
 
 
-def _version(version: str, created: int, **extra: Any) -> dict[str, Any]:
+def new_version(version: str, created: int, **extra: Any) -> dict[str, Any]:
+    """Build one secret version with a fresh canary value."""
     entry: dict[str, Any] = {
         "version": version,
         "value": new_canary(),
@@ -67,9 +79,15 @@ def _version(version: str, created: int, **extra: Any) -> dict[str, Any]:
     return entry
 
 
-def _identity(
-    name: str, group: str, client_id: str, principal_id: str
+def new_identity(
+    name: str,
+    group: str,
+    client_id: str,
+    principal_id: str,
+    *,
+    created: int,
 ) -> dict[str, Any]:
+    """Build a user-assigned identity created by the operator at ``created``."""
     tags = {"union.ai/managed": "true"} if name == IDENTITY_NAME else {}
     return {
         "name": name,
@@ -80,10 +98,13 @@ def _identity(
         "tenant_id": TENANT_ID,
         "isolation_scope": "None",
         "tags": tags,
+        "created": created,
+        "created_by": OPERATOR_NAME,
     }
 
 
-def _vault(name: str, group: str, *, rbac: bool, created: int) -> dict[str, Any]:
+def new_vault(name: str, group: str, *, rbac: bool, created: int) -> dict[str, Any]:
+    """Build a vault with public access, an open firewall and no secrets."""
     return {
         "name": name,
         "resource_group": group,
@@ -116,8 +137,9 @@ def seed_world() -> dict[str, Any]:
         The world state as stored in ``state.json``.
     """
     now = int(time.time())
-    day = 86_400
-    demo = _vault(
+    day = DAY_SECONDS
+    identities_created = now - SEEDED_AGE_SECONDS
+    demo = new_vault(
         RBAC_VAULT, DATA_PLANE_RESOURCE_GROUP, rbac=True, created=now - 30 * day
     )
     demo["secrets"] = [
@@ -126,8 +148,8 @@ def seed_world() -> dict[str, Any]:
             "content_type": "text/plain",
             "tags": {"owner": "data-platform"},
             "versions": [
-                _version(OLDER_VERSION, now - 20 * day),
-                _version(CURRENT_VERSION, now - 2 * day),
+                new_version(OLDER_VERSION, now - 20 * day),
+                new_version(CURRENT_VERSION, now - 2 * day),
             ],
         },
         {
@@ -135,12 +157,15 @@ def seed_world() -> dict[str, Any]:
             "content_type": "text/plain",
             "tags": {"rotation": "yearly"},
             "versions": [
-                _version(uuid.uuid4().hex, now - 10 * day, exp=now + 355 * day),
+                new_version(uuid.uuid4().hex, now - 10 * day, exp=now + 355 * day),
             ],
         },
     ]
-    legacy = _vault(
-        ACCESS_POLICY_VAULT, "rg-app-secrets", rbac=False, created=now - 400 * day
+    legacy = new_vault(
+        ACCESS_POLICY_VAULT,
+        ACCESS_POLICY_RESOURCE_GROUP,
+        rbac=False,
+        created=now - 400 * day,
     )
     legacy["network_acls"] = {
         "bypass": "AzureServices",
@@ -169,7 +194,7 @@ def seed_world() -> dict[str, Any]:
             "name": "api-key",
             "content_type": None,
             "tags": {},
-            "versions": [_version(uuid.uuid4().hex, now - 100 * day)],
+            "versions": [new_version(uuid.uuid4().hex, now - 100 * day)],
         }
     ]
     owner_scope = f"/subscriptions/{SUBSCRIPTION_ID}"
@@ -193,7 +218,7 @@ def seed_world() -> dict[str, Any]:
         "resource_groups": {
             DATA_PLANE_RESOURCE_GROUP: {"location": LOCATION},
             "rg-tools": {"location": LOCATION},
-            "rg-app-secrets": {"location": LOCATION},
+            ACCESS_POLICY_RESOURCE_GROUP: {"location": LOCATION},
         },
         "principals": {
             OPERATOR_PRINCIPAL_ID: {
@@ -222,26 +247,30 @@ def seed_world() -> dict[str, Any]:
             },
         },
         "identities": [
-            _identity(
+            new_identity(
                 IDENTITY_NAME,
                 DATA_PLANE_RESOURCE_GROUP,
                 IDENTITY_CLIENT_ID,
                 IDENTITY_PRINCIPAL_ID,
+                created=identities_created,
             ),
-            _identity(
+            new_identity(
                 AGENT_POOL_IDENTITY_NAME,
                 DATA_PLANE_RESOURCE_GROUP,
                 AGENT_POOL_CLIENT_ID,
                 AGENT_POOL_PRINCIPAL_ID,
+                created=identities_created,
             ),
-            _identity(
+            new_identity(
                 OTHER_IDENTITY_NAME,
                 "rg-tools",
                 OTHER_IDENTITY_CLIENT_ID,
                 OTHER_IDENTITY_PRINCIPAL_ID,
+                created=identities_created,
             ),
         ],
         "vaults": [demo, legacy],
         "role_assignments": [owner_assignment],
         "config": dict(DEFAULT_CONFIG),
+        "scenarios": [],
     }

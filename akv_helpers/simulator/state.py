@@ -32,6 +32,7 @@ class World:
         self.path = path
         self.data = data
         self.data.setdefault("config", dict(DEFAULT_CONFIG))
+        self.data.setdefault("scenarios", [])
 
     @classmethod
     def open(cls, path: Path, *, reset: bool = False) -> World:
@@ -79,6 +80,12 @@ class World:
         """Settings changed through the admin API (propagation delay, page size)."""
         config: Json = self.data["config"]
         return config
+
+    @property
+    def active_scenarios(self) -> list[str]:
+        """Names of the scenarios applied since the last reset, in order."""
+        names: list[str] = self.data["scenarios"]
+        return names
 
     @property
     def role_assignments(self) -> list[Json]:
