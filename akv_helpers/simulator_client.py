@@ -13,6 +13,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -182,6 +183,18 @@ class SimulatorEndpoint:
         `reset` brings back the seeded world.
         """
         self.admin("POST", "/_simulator/scenario", {"name": name})
+
+    def apply_scenarios(self, names: Sequence[str]) -> None:
+        """Apply several named failure cases at once.
+
+        If one name is unknown, the simulator applies none of them.
+        """
+        self.admin("POST", "/_simulator/scenario", {"names": list(names)})
+
+    def scenarios(self) -> dict[str, str]:
+        """Return the simulator's scenario names with their one-line descriptions."""
+        listed = self.admin("GET", "/_simulator/scenarios").get("value", {})
+        return {str(name): str(text) for name, text in dict(listed).items()}
 
     def state(self) -> dict[str, Any]:
         """Return the simulated world without secret values."""
