@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 JUPYTER_PORT ?= 8888
+# Jupyter refuses to start as root unless told to; containers often run as root.
+JUPYTER_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: lab test venv dev simulator lint typecheck bench constraints clean
 
@@ -31,7 +33,7 @@ dev: $(VENV)/.dev-installed
 lab: venv
 	$(BIN)/akv-onboard lab-prepare
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(JUPYTER_PORT) \
-		--ServerApp.root_dir=notebooks 00-start-here.ipynb
+		--ServerApp.root_dir=notebooks $(JUPYTER_ROOT_FLAG) notebooks/00-start-here.ipynb
 
 simulator: venv
 	$(BIN)/akv-onboard simulator start
