@@ -40,6 +40,7 @@ __all__ = [
     "VaultInfo",
     "find_vault",
     "get_secret_info",
+    "secret_info_from_model",
     "require_rbac",
     "vault_info_from_model",
 ]
@@ -383,7 +384,7 @@ def get_secret_info(
             ) from exc
         raise describe_http_error(exc, "read the secret's metadata") from exc
 
-    info = _secret_info(vault, name, secret)
+    info = secret_info_from_model(vault, name, secret)
     if not info.enabled:
         raise SecretDisabledError(
             f"The secret {name!r} in vault {vault.name!r} is disabled, so nobody "
@@ -394,7 +395,8 @@ def get_secret_info(
     return info
 
 
-def _secret_info(vault: VaultInfo, name: str, secret: Any) -> SecretInfo:
+def secret_info_from_model(vault: VaultInfo, name: str, secret: Any) -> SecretInfo:
+    """Build a `SecretInfo` from the ARM secret model, whatever its enabled state."""
     properties = secret.properties
     attributes = properties.attributes if properties else None
     with_version = properties.secret_uri_with_version if properties else None

@@ -176,6 +176,17 @@ def _firewall_deny(world: World) -> None:
         )
 
 
+def _firewall_allow_client(world: World) -> None:
+    """Make kv-demo's firewall deny by default but allow 127.0.0.1."""
+    vault = world.vault(RBAC_VAULT)
+    if vault is not None:
+        vault["network_acls"] = dict(
+            vault["network_acls"],
+            defaultAction="Deny",
+            ipRules=[{"value": "127.0.0.1/32"}],
+        )
+
+
 def _demo_vault_access_policies(world: World) -> None:
     """Switch kv-demo to access policies, with one policy for the operator."""
     vault = world.vault(RBAC_VAULT)
@@ -198,6 +209,7 @@ SCENARIOS: dict[str, Callable[[World], None]] = {
     "secret-not-yet-valid": _secret_not_yet_valid,
     "demo-vault-access-policies": _demo_vault_access_policies,
     "firewall-deny": _firewall_deny,
+    "firewall-allow-client": _firewall_allow_client,
     "public-access-disabled": _public_access_disabled,
     "grant-reader-role": grants.grant_reader_role,
     "grant-contributor-role": grants.grant_contributor_role,

@@ -54,6 +54,7 @@ REQUIRED = (
     "demo-vault-access-policies",
     "access-policies",
     "firewall-deny",
+    "firewall-allow-client",
     "public-access-disabled",
     "grant-reader-role",
     "grant-contributor-role",
@@ -403,6 +404,16 @@ def test_firewall_deny(sim: RunningSimulator, kv_client, auth_client) -> None:
     assert "Client address: 127.0.0.1\r\n" in error.error.message
     vault = kv_client.vaults.get("rg-union-dp", "kv-demo")
     assert vault.properties.network_acls.default_action == "Deny"
+    _assert_healthy_after_reset(sim, auth_client)
+
+
+def test_firewall_allow_client(sim: RunningSimulator, kv_client, auth_client) -> None:
+    _apply(sim, "healthy", "firewall-allow-client")
+    secret = secret_client(sim, IDENTITY).get_secret("db-pass")
+    assert secret.properties.version == "7c4a8d09ca3762af61e59520943dc264"
+    acls = kv_client.vaults.get("rg-union-dp", "kv-demo").properties.network_acls
+    assert acls.default_action == "Deny"
+    assert [rule.value for rule in acls.ip_rules] == ["127.0.0.1/32"]
     _assert_healthy_after_reset(sim, auth_client)
 
 
