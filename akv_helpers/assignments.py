@@ -38,6 +38,7 @@ from akv_helpers.identifiers import (
     scope_contains,
     validate_guid,
 )
+from akv_helpers.retry_policies import RETRY_PRINCIPAL_NOT_FOUND
 from akv_helpers.roles import (
     BUILTIN_ROLES,
     GET_SECRET_DATA_ACTION,
@@ -100,7 +101,9 @@ def grant(connection: Connection, plan: GrantPlan) -> GrantResult:
         If the operator may not write role assignments (``AuthorizationFailed``).
     BadRequestError
         For ``PrincipalNotFound``, ``UnmatchedPrincipalType`` and
-        ``RoleAssignmentUpdateNotPermitted``.
+        ``RoleAssignmentUpdateNotPermitted``. ``PrincipalNotFound`` for an
+        identity younger than an hour (``plan.principal_created_at``) is first
+        retried with backoff by the client's retry policy.
     AzureRequestError
         For any other error response.
     """
@@ -110,10 +113,17 @@ def grant(connection: Connection, plan: GrantPlan) -> GrantResult:
         principal_type=PRINCIPAL_TYPE,
     )
     operations = connection.authorization().role_assignments
+    # Only a young identity can be missing from the directory because it is
+    # still replicating; for an older one PrincipalNotFound means a wrong ID.
+    retry = {RETRY_PRINCIPAL_NOT_FOUND: True} if plan.principal_is_young() else {}
     with azure_errors("create the role assignment"):
         try:
             status, assignment = operations.create(
-                plan.scope, plan.assignment_name, parameters, cls=_status_and_body
+                plan.scope,
+                plan.assignment_name,
+                parameters,
+                cls=_status_and_body,
+                **retry,
             )
         except HttpResponseError as exc:
             outcome = classify_grant_error(exc, plan)

@@ -26,6 +26,7 @@ from akv_helpers.credentials import DeviceCodePrompt, SignInMethod, sign_in
 from akv_helpers.errors import NotConfiguredError
 from akv_helpers.http_errors import azure_errors, describe_http_error, error_codes
 from akv_helpers.profile import Profile, load_profile
+from akv_helpers.retry_policies import PrincipalNotFoundRetryPolicy
 from akv_helpers.simulator_client import (
     TOKEN_REFRESH_MARGIN_SECONDS,
     SimulatorCredential,
@@ -88,6 +89,11 @@ class RetrySettings:
         Time allowed to open a connection, in seconds.
     read_timeout
         Time allowed between two bytes of a response, in seconds.
+    principal_not_found
+        Maximum number of retries of a role-assignment PUT answered
+        ``PrincipalNotFound``, for a request that opts in (a young identity).
+    principal_not_found_backoff
+        Backoff factor of those retries, in seconds.
     """
 
     total: int = 3
@@ -96,6 +102,8 @@ class RetrySettings:
     backoff_max: float = 30.0
     connection_timeout: float = 10.0
     read_timeout: float = 60.0
+    principal_not_found: int = 3
+    principal_not_found_backoff: float = 2.0
 
 
 def client_kwargs(
@@ -196,14 +204,28 @@ class Connection:
         return cast(KeyVaultManagementClient, self._clients["keyvault"])
 
     def authorization(self) -> AuthorizationManagementClient:
-        """Return the authorization client (api-version 2022-04-01)."""
+        """Return the authorization client (api-version 2022-04-01).
+
+        Its retry policy also retries a role-assignment PUT answered
+        ``PrincipalNotFound`` when the request opts in; see
+        `akv_helpers.retry_policies`.
+        """
         if "authorization" not in self._clients:
+            kwargs = self._management_kwargs()
+            kwargs["retry_policy"] = PrincipalNotFoundRetryPolicy(
+                principal_not_found_retries=self.retry.principal_not_found,
+                principal_not_found_backoff=self.retry.principal_not_found_backoff,
+                retry_total=self.retry.total,
+                retry_status=self.retry.status,
+                retry_backoff_factor=self.retry.backoff_factor,
+                retry_backoff_max=self.retry.backoff_max,
+            )
             self._clients["authorization"] = AuthorizationManagementClient(
                 self.credential,
                 self.subscription_id,
                 api_version=AUTHORIZATION_API_VERSION,
                 base_url=self.arm_url,
-                **self._management_kwargs(),
+                **kwargs,
             )
         return cast(AuthorizationManagementClient, self._clients["authorization"])
 
@@ -316,7 +338,7 @@ def _connect_azure(
     if not subscription:
         raise NotConfiguredError(
             "Azure mode needs a subscription ID, and the profile has none.",
-            "Set it with `akv-onboard profile set --subscription-id <id>` or in the "
+            "Set it with `akv-onboard profile set --subscription <id>` or in the "
             "start notebook.",
         )
     tenant = tenant_id or profile.tenant_id

@@ -125,11 +125,42 @@ def _authorization_failed(plan: GrantPlan, message: str) -> tuple[str, str]:
 
 
 def _principal_not_found(plan: GrantPlan) -> tuple[str, str]:
-    return (
+    found = (
         f"Azure found no principal {plan.principal_id} in the directory "
-        "(PrincipalNotFound).",
-        "If the identity was created in the last few minutes, the directory has "
-        "not replicated it yet: wait a minute and grant again. If it is older, the "
-        "ID is probably of the wrong kind: use the identity's principal ID (object "
-        "ID), not its client ID.",
+        "(PrincipalNotFound)."
     )
+    wrong_kind = (
+        "The ID is probably of the wrong kind: use the identity's principal ID "
+        "(object ID), not its client ID (application ID), which workload identity "
+        "uses. The identity lookup shows both."
+    )
+    young = plan.principal_is_young()
+    age = plan.principal_age_seconds()
+    if young is None:
+        return (
+            found,
+            "If the identity was created in the last few minutes, the directory has "
+            f"not replicated it yet: wait a minute and grant again. Otherwise: "
+            f"{wrong_kind}",
+        )
+    if young:
+        return (
+            f"{found} The identity is {_minutes(age)} old, so the directory may "
+            "still be replicating it; the kit retried with backoff and Azure "
+            "still did not know it.",
+            "Wait a few minutes and grant again; nothing was created.",
+        )
+    return (
+        f"{found} The identity is {_minutes(age)} old, long enough to be known to "
+        "the directory, so the kit did not retry.",
+        wrong_kind,
+    )
+
+
+def _minutes(age: float | None) -> str:
+    minutes = int((age or 0) // 60)
+    if minutes >= 2 * 24 * 60:
+        return f"{minutes // (24 * 60)} days"
+    if minutes >= 120:
+        return f"{minutes // 60} hours"
+    return "less than a minute" if minutes < 1 else f"{minutes} minutes"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Literal
 
 from akv_helpers.errors import InvalidIdError, InvalidInputError
@@ -28,9 +29,19 @@ from akv_helpers.roles import (
 )
 from akv_helpers.vaults import VaultInfo
 
-__all__ = ["PRINCIPAL_TYPE", "SECRET_WRITE_DATA_ACTIONS", "GrantPlan", "plan_grant"]
+__all__ = [
+    "PRINCIPAL_TYPE",
+    "SECRET_WRITE_DATA_ACTIONS",
+    "YOUNG_IDENTITY_SECONDS",
+    "GrantPlan",
+    "plan_grant",
+]
 
 PRINCIPAL_TYPE: Literal["ServicePrincipal"] = "ServicePrincipal"
+# An identity created less than an hour ago may still be replicating in the
+# directory, so PrincipalNotFound for it is worth retrying. Replication usually
+# takes seconds to minutes; the hour is a generous bound, not a documented figure.
+YOUNG_IDENTITY_SECONDS = 3600.0
 
 # Secret data actions that change or remove a secret, from the Key Vault RBAC
 # permission reference. A role with any of them grants more than a read.
@@ -69,6 +80,9 @@ class GrantPlan:
         Full ARM ID the assignment will have.
     az_command
         The equivalent Azure CLI command.
+    principal_created_at
+        When the identity was created (its ``systemData.createdAt``), or
+        ``None`` when unknown.
     """
 
     role_name: str
@@ -81,6 +95,24 @@ class GrantPlan:
     assignment_name: str
     assignment_id: str
     az_command: str
+    principal_created_at: datetime | None = None
+
+    def principal_age_seconds(self, now: datetime | None = None) -> float | None:
+        """Return the identity's age in seconds, or ``None`` when unknown."""
+        if self.principal_created_at is None:
+            return None
+        created = self.principal_created_at
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=timezone.utc)
+        return ((now or datetime.now(timezone.utc)) - created).total_seconds()
+
+    def principal_is_young(self, now: datetime | None = None) -> bool | None:
+        """Whether the identity is younger than `YOUNG_IDENTITY_SECONDS`.
+
+        Returns ``None`` when its creation time is unknown.
+        """
+        age = self.principal_age_seconds(now)
+        return None if age is None else age < YOUNG_IDENTITY_SECONDS
 
     def rest_body(self) -> str:
         """Return the JSON body of the PUT, as an administrator would send it."""
@@ -184,6 +216,7 @@ def plan_grant(
     *,
     role: str = SECRETS_USER_ROLE_ID,
     allow_write_roles: bool = False,
+    principal_created_at: datetime | None = None,
 ) -> GrantPlan:
     """Compute the role assignment for one secret, without sending a request.
 
@@ -201,6 +234,10 @@ def plan_grant(
         Role definition GUID or ID; defaults to Key Vault Secrets User.
     allow_write_roles
         Whether a role that can change or delete secrets is accepted.
+    principal_created_at
+        When the identity was created, from the identity lookup's
+        ``systemData.createdAt``; it decides whether `grant` retries
+        ``PrincipalNotFound``.
 
     Returns
     -------
@@ -240,4 +277,5 @@ def plan_grant(
         assignment_name=assignment_name,
         assignment_id=assignment_id,
         az_command=az_command,
+        principal_created_at=principal_created_at,
     )

@@ -62,8 +62,12 @@ def _response_json(exc: HttpResponseError) -> object:
 def _error_message(exc: HttpResponseError) -> str:
     if exc.error is not None and exc.error.message:
         text = str(exc.error.message)
+    elif exc.reason:
+        text = str(exc.reason)
     else:
-        text = str(exc.reason or "no error message")
+        # A credential's failure has neither; its message lists the credentials
+        # a chain tried, which says why no token came.
+        text = str(getattr(exc, "message", "") or "no error message")
     # Key Vault's 403 message spans several lines; keep it on one.
     return " ".join(text.split())
 

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,13 +28,23 @@ __all__ = [
     "simulator_command",
     "simulator_directory",
     "simulator_environment",
+    "active_scenarios",
+    "apply_scenarios",
+    "scenario_descriptions",
     "simulator_requests",
     "simulator_reset",
+    "simulator_scenario",
+    "simulator_scenarios",
     "simulator_start",
     "simulator_status",
     "simulator_stop",
     "start_on_port",
 ]
+
+_SCENARIO_HELP = (
+    "Apply this named failure case once the simulator runs; repeat to combine. "
+    "`akv-onboard simulator scenarios` lists them."
+)
 
 
 @click.group()
@@ -63,10 +74,51 @@ def running_simulator() -> SimulatorEndpoint | None:
 
 
 def echo_simulator(endpoint: SimulatorEndpoint) -> None:
-    """Print where the simulator runs."""
+    """Print where the simulator runs and the scenarios applied since its reset."""
     click.echo(f"The simulator is running at {endpoint.arm_url} (pid {endpoint.pid}).")
     click.echo(f"CA certificate: {endpoint.ca_path}")
     click.echo(f"State: {simulator_directory() / 'state.json'}")
+    active = active_scenarios(endpoint)
+    click.echo(f"Active scenarios: {', '.join(active) if active else 'none'}")
+
+
+def scenario_descriptions(endpoint: SimulatorEndpoint) -> dict[str, str]:
+    """Return each scenario's name and one-line description, from the simulator."""
+    return endpoint.scenarios()
+
+
+def active_scenarios(endpoint: SimulatorEndpoint) -> list[str]:
+    """Return the scenarios applied since the simulator's last reset."""
+    return [str(name) for name in endpoint.state().get("scenarios", [])]
+
+
+def apply_scenarios(endpoint: SimulatorEndpoint, names: Sequence[str]) -> list[str]:
+    """Apply the named scenarios to the running simulator; return the active ones.
+
+    Raises
+    ------
+    click.BadParameter
+        If a name is not one of the simulator's scenarios.
+    """
+    known = scenario_descriptions(endpoint)
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown scenario {unknown[0]!r}; known scenarios: "
+            f"{', '.join(sorted(known))}.",
+            param_hint="scenario",
+        )
+    endpoint.apply_scenarios(names)
+    return active_scenarios(endpoint)
+
+
+def _forget_kit_assignment() -> None:
+    """Drop the profile's assignment ID, which a reset has deleted."""
+    profile = load_profile()
+    if profile.assignment_id is not None:
+        save_profile(
+            profile.with_updates(assignment_id=None, assignment_created_by_kit=False)
+        )
 
 
 def simulator_command(port: int | None, reset: bool) -> list[str]:
@@ -129,9 +181,20 @@ def start_on_port(port: int, timeout: float = 30) -> SimulatorEndpoint:
     help="Port of the ARM endpoint on 127.0.0.1; 0 or unset picks a free one.",
 )
 @click.option("--reset", is_flag=True, help="Reseed the demo tenant first.")
+@click.option(
+    "--scenario", "scenarios", multiple=True, metavar="NAME", help=_SCENARIO_HELP
+)
 @kit_errors
-def simulator_start(foreground: bool, port: int | None, reset: bool) -> None:
+def simulator_start(
+    foreground: bool, port: int | None, reset: bool, scenarios: tuple[str, ...]
+) -> None:
     """Start the simulator, in the background unless --foreground is given."""
+    if foreground and scenarios:
+        raise click.UsageError(
+            "--scenario needs the simulator in the background; start it without "
+            "--foreground, or apply the scenario from another terminal with "
+            "`akv-onboard simulator scenario NAME`."
+        )
     if foreground:
         # The simulator replaces this process, so signals and the exit code are its.
         command = simulator_command(port, reset)
@@ -150,7 +213,11 @@ def simulator_start(foreground: bool, port: int | None, reset: bool) -> None:
         endpoint = start_on_port(port) if port else ensure_simulator(kit_home())
     if reset:
         endpoint.reset()
+        _forget_kit_assignment()
         click.echo("Reseeded the demo tenant.")
+    if scenarios:
+        apply_scenarios(endpoint, scenarios)
+        click.echo(f"Applied the scenarios: {', '.join(scenarios)}.")
     echo_simulator(endpoint)
 
 
@@ -183,12 +250,61 @@ def simulator_reset() -> None:
     from akv_helpers.connection import ensure_simulator
 
     ensure_simulator(kit_home()).reset()
-    profile = load_profile()
-    if profile.assignment_id is not None:
-        save_profile(
-            profile.with_updates(assignment_id=None, assignment_created_by_kit=False)
-        )
+    _forget_kit_assignment()
     click.echo("Reseeded the demo tenant; role assignments made by the kit are gone.")
+
+
+def _require_running() -> SimulatorEndpoint:
+    endpoint = running_simulator()
+    if endpoint is None:
+        raise SimulatorError(
+            "The simulator is not running.",
+            "Start it with `akv-onboard simulator start`.",
+        )
+    return endpoint
+
+
+@simulator.command("scenario")
+@click.argument("names", nargs=-1, required=True, metavar="NAME...")
+@click.option(
+    "--reset", is_flag=True, help="Reseed the demo tenant first, so only NAME... apply."
+)
+@kit_errors
+def simulator_scenario(names: tuple[str, ...], reset: bool) -> None:
+    """Apply named failure cases to the running simulator; reset removes them."""
+    endpoint = _require_running()
+    if reset:
+        endpoint.reset()
+        _forget_kit_assignment()
+    active = apply_scenarios(endpoint, names)
+    click.echo(f"Applied the scenarios: {', '.join(names)}.")
+    click.echo(f"Active scenarios: {', '.join(active)}")
+    click.echo("`akv-onboard simulator reset` brings back the seeded demo tenant.")
+
+
+@simulator.command("scenarios")
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@kit_errors
+def simulator_scenarios(as_json: bool) -> None:
+    """List the scenarios of the running simulator, marking the active ones."""
+    endpoint = _require_running()
+    descriptions = scenario_descriptions(endpoint)
+    active = set(active_scenarios(endpoint))
+    if as_json:
+        echo_json(
+            [
+                {"name": name, "description": text, "active": name in active}
+                for name, text in sorted(descriptions.items())
+            ]
+        )
+        return
+    echo_table(
+        ("NAME", "ACTIVE", "DESCRIPTION"),
+        (
+            [name, "yes" if name in active else "", text]
+            for name, text in sorted(descriptions.items())
+        ),
+    )
 
 
 @simulator.command("requests")
@@ -199,12 +315,7 @@ def simulator_reset() -> None:
 @kit_errors
 def simulator_requests(clear: bool, as_json: bool) -> None:
     """Show the requests the simulator served: method, path, status, principal."""
-    endpoint = running_simulator()
-    if endpoint is None:
-        raise SimulatorError(
-            "The simulator is not running.",
-            "Start it with `akv-onboard simulator start`.",
-        )
+    endpoint = _require_running()
     if clear:
         endpoint.clear_requests()
         click.echo("Cleared the request log.")

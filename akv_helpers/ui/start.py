@@ -23,6 +23,7 @@ from ._panel import Panel
 from ._render import definition_list, status_line, table_html
 
 __all__ = [
+    "WIDGETS_FALLBACK_TEXT",
     "PackageStatus",
     "StartPanel",
     "check_environment",
@@ -48,6 +49,15 @@ SIGN_IN_METHODS = (
     ("Device code (shown below)", "device_code"),
     ("Browser", "browser"),
     ("Managed identity", "managed_identity"),
+)
+
+
+# Plain text a front end shows in place of a widget it cannot render.
+WIDGETS_FALLBACK_TEXT = (
+    "Widgets do not render: the front end shows this text instead of a "
+    "widget. Install ipywidgets and jupyterlab_widgets into the environment "
+    "that runs JupyterLab (`pip install -r requirements.txt`), reload the "
+    "page, and check that this notebook's kernel is the kit's environment."
 )
 
 
@@ -133,12 +143,7 @@ class _WidgetsCheck:
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle: dict[str, Any] = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = (
-            "Widgets do not render: the front end shows this text instead of a "
-            "widget. Install ipywidgets and jupyterlab_widgets into the environment "
-            "that runs JupyterLab (`pip install -r requirements.txt`), reload the "
-            "page, and check that this notebook's kernel is the kit's environment."
-        )
+        bundle["text/plain"] = WIDGETS_FALLBACK_TEXT
         return bundle
 
 
@@ -191,11 +196,20 @@ class StartPanel(Panel):
             description="Reset the simulator", icon="undo", button_style="warning"
         )
         self._w_azure_box = widgets.VBox([self._w_cloud, self._w_method])
+        self._scenarios: dict[str, str] = {}
+        self._w_scenario = widgets.Dropdown(
+            options=(), description="Scenario", disabled=True
+        )
+        self._w_apply_scenario = widgets.Button(
+            description="Apply scenario", icon="flask", disabled=True
+        )
+        self._w_scenario_box = widgets.HBox([self._w_scenario, self._w_apply_scenario])
 
         self._w_mode.observe(self._on_mode_change, names="value")
         self._w_sign_in.on_click(self._on_sign_in_click)
         self._w_save.on_click(self._on_save_click)
         self._w_reset.on_click(self._on_reset_click)
+        self._w_apply_scenario.on_click(self._on_apply_scenario_click)
         self._show_mode(profile.mode)
 
     def _controls(self) -> list[widgets.Widget]:
@@ -205,6 +219,7 @@ class StartPanel(Panel):
             self._w_mode,
             self._w_azure_box,
             widgets.HBox([self._w_sign_in, self._w_reset]),
+            self._w_scenario_box,
             self._w_device_code,
             self._w_tenant,
             self._w_subscription,
@@ -219,6 +234,7 @@ class StartPanel(Panel):
         azure = mode == "azure"
         self._w_azure_box.layout.display = "" if azure else "none"
         self._w_reset.layout.display = "none" if azure else ""
+        self._w_scenario_box.layout.display = "none" if azure else ""
         self._w_sign_in.description = "Sign in" if azure else "Connect to simulator"
 
     def _on_mode_change(self, change: dict[str, Any]) -> None:
@@ -249,6 +265,7 @@ class StartPanel(Panel):
             )
         else:
             self._connection = connections.connect(mode="simulator")
+            self._fill_scenarios(self._connection)
         connection = self._connection
         self._w_device_code.value = ""
         self._w_tenant.value = connection.tenant_id or ""
@@ -355,5 +372,36 @@ class StartPanel(Panel):
                 "ok",
                 "Simulator reset: the demo tenant is seeded again and the role "
                 "assignments the kit made are gone.",
+            )
+        )
+
+    # Scenarios (simulator mode) -----------------------------------------------
+
+    def _fill_scenarios(self, connection: connections.Connection) -> None:
+        if connection.simulator is None:
+            return
+        self._scenarios = connection.simulator.scenarios()
+        self._w_scenario.options = tuple(sorted(self._scenarios))
+        usable = bool(self._scenarios)
+        self._w_scenario.disabled = not usable
+        self._w_apply_scenario.disabled = not usable
+
+    def _on_apply_scenario_click(self, _button: widgets.Button) -> None:
+        buttons = [*self._buttons(), self._w_apply_scenario]
+        self._action("Applying the scenario", buttons, self._apply_scenario)
+        self._w_apply_scenario.disabled = not self._scenarios
+
+    def _apply_scenario(self) -> None:
+        name = self._w_scenario.value
+        if not name:
+            self._show(status_line("info", "Connect to the simulator first."))
+            return
+        connections.ensure_simulator().apply_scenario(name)
+        self._show(
+            status_line(
+                "ok",
+                f"Applied the scenario {name}: {self._scenarios.get(name, '')}",
+                "04-troubleshoot shows what the doctor finds. Reset the simulator "
+                "to bring back the seeded demo tenant.",
             )
         )

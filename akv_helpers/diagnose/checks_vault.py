@@ -1,0 +1,509 @@
+"""Checks of the vault and the secret: found, in RBAC mode, reachable, readable.
+
+This module also fetches the vault facts: the vault (``vault``), the secret's
+ARM metadata (``secret``) and the operator's metadata-only request to the data
+plane (``probe``), whose 403 inner code distinguishes the firewall, private link
+and permission checks. The probe lists versions, so it never reads a value.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import datetime, timezone
+from typing import cast
+
+from azure.core.exceptions import (
+    HttpResponseError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+
+from akv_helpers.connection import (
+    Connection,
+    azure_errors,
+    describe_http_error,
+    error_codes,
+)
+from akv_helpers.diagnose.findings import Finding, Status
+from akv_helpers.diagnose.runner import (
+    CheckContext,
+    DataPlaneProbe,
+    FactSource,
+    FactUnavailableError,
+    ResolvedPrincipal,
+    check,
+    fact,
+)
+from akv_helpers.errors import (
+    AccessPolicyVaultError,
+    SecretNotFoundError,
+    VaultNotFoundError,
+    displayable,
+)
+from akv_helpers.identifiers import SecretIdentifier
+from akv_helpers.vaults import (
+    SecretInfo,
+    VaultInfo,
+    find_vault,
+    require_rbac,
+    secret_info_from_model,
+)
+
+__all__: list[str] = []
+
+_CLIENT_ADDRESS = re.compile(r"Client address:\s*([0-9A-Fa-f.:]+)")
+# Messages from the data plane are cut to this length in findings.
+_MAX_MESSAGE = 600
+
+
+@fact("vault", "find the vault")
+def _fetch_vault(run: FactSource) -> VaultInfo:
+    connection = cast(Connection, run.fact("connection"))
+    identifier = cast(SecretIdentifier, run.fact("identifier"))
+    run.report_progress(f"Finding the vault {identifier.vault_name}")
+    return find_vault(connection, identifier.vault_name)
+
+
+@fact("secret", "read the secret's metadata")
+def _fetch_secret(run: FactSource) -> SecretInfo:
+    connection = cast(Connection, run.fact("connection"))
+    identifier = cast(SecretIdentifier, run.fact("identifier"))
+    vault = cast(VaultInfo, run.fact("vault"))
+    run.report_progress(f"Reading the metadata of the secret {identifier.name}")
+    operations = connection.keyvault_mgmt().secrets
+    try:
+        model = operations.get(vault.resource_group, vault.name, identifier.name)
+    except HttpResponseError as exc:
+        if exc.status_code == 404 and error_codes(exc)[0] != "ResourceGroupNotFound":
+            raise SecretNotFoundError(
+                f"The vault {vault.name!r} has no secret named {identifier.name!r}.",
+                "Check the secret name in the secret identifier.",
+            ) from None
+        raise describe_http_error(exc, "read the secret's metadata") from None
+    # get_secret_info raises for a disabled secret, but the doctor needs the
+    # attributes of a disabled secret too.
+    return secret_info_from_model(vault, identifier.name, model)
+
+
+def _one_line(text: object) -> str:
+    return displayable(" ".join(str(text or "").split()), _MAX_MESSAGE)
+
+
+@fact("probe", "list the secret's versions on the data plane")
+def _fetch_probe(run: FactSource) -> DataPlaneProbe:
+    connection = cast(Connection, run.fact("connection"))
+    identifier = cast(SecretIdentifier, run.fact("identifier"))
+    vault = cast(VaultInfo, run.fact("vault"))
+    if not vault.vault_uri:
+        raise FactUnavailableError(
+            "probe", f"Azure returned no vault URI for the vault {vault.name!r}"
+        )
+    run.report_progress("Trying the vault's data plane as you (metadata only)")
+    client = connection.secret_client(vault.vault_uri)
+    try:
+        with client:
+            pages = client.list_properties_of_secret_versions(identifier.name)
+            versions = tuple(str(item.version).lower() for item in pages)
+    except HttpResponseError as exc:
+        code, inner_code = error_codes(exc)
+        error_message = exc.error.message if exc.error is not None else None
+        message = _one_line(error_message or exc.reason)
+        address = _CLIENT_ADDRESS.search(message)
+        return DataPlaneProbe(
+            reached=exc.status_code is not None,
+            status=exc.status_code,
+            code=code,
+            inner_code=inner_code,
+            message=message,
+            client_address=address.group(1).rstrip(".:") if address else None,
+        )
+    except (ServiceRequestError, ServiceResponseError) as exc:
+        reason = f"no response from the vault ({type(exc).__name__})"
+        return DataPlaneProbe(reached=False, message=reason)
+    return DataPlaneProbe(reached=True, versions=versions)
+
+
+def _where(vault: VaultInfo) -> str:
+    return f"--name {vault.name} --resource-group {vault.resource_group}"
+
+
+def _probe_evidence(probe: DataPlaneProbe) -> dict[str, str]:
+    evidence = {"status": str(probe.status)} if probe.status else {}
+    if probe.code:
+        evidence["error code"] = probe.code
+    if probe.inner_code:
+        evidence["inner error code"] = probe.inner_code
+    return evidence
+
+
+@check("vault.not-found", needs=("identifier", "connection"), title="Vault")
+def check_vault_found(context: CheckContext) -> Finding:
+    """Find the vault of the identifier in the signed-in subscription."""
+    outcome = context.outcome("vault")
+    name = context.identifier.vault_name
+    expected = f"A key vault named {name!r} in the subscription you signed in to."
+    if outcome.available:
+        vault = cast(VaultInfo, outcome.value)
+        return context.finding(
+            Status.OK,
+            f"Found the vault {vault.name} in the resource group "
+            f"{vault.resource_group}.",
+            expected,
+            evidence={"vault resource ID": vault.resource_id},
+        )
+    if isinstance(outcome.error, VaultNotFoundError):
+        subscription = context.signed_in.subscription_id
+        return context.finding(
+            Status.FAILED,
+            outcome.reason,
+            expected,
+            outcome.fix,
+            evidence={"vault": name, "subscription ID": subscription},
+            commands=(
+                f'az keyvault list --subscription {subscription} --query "[].name"',
+            ),
+        )
+    return context.finding(
+        Status.COULD_NOT_CHECK,
+        f"Could not list the vaults: {outcome.reason}",
+        expected,
+        outcome.fix,
+    )
+
+
+@check("vault.permission-model", needs=("vault",), title="Vault permission model")
+def check_permission_model(context: CheckContext) -> Finding:
+    """Require the Azure RBAC permission model, where role assignments apply."""
+    vault = context.vault
+    expected = (
+        "enableRbacAuthorization is true, so a role assignment on the secret "
+        "takes effect."
+    )
+    evidence = {"enableRbacAuthorization": str(vault.rbac_enabled).lower()}
+    if vault.rbac_enabled:
+        return context.finding(
+            Status.OK,
+            f"The vault {vault.name} uses the Azure RBAC permission model.",
+            expected,
+            evidence=evidence,
+        )
+    principal = context.outcome("principal")
+    principal_id = (
+        cast(ResolvedPrincipal, principal.value).principal_id
+        if principal.available
+        else None
+    )
+    try:
+        require_rbac(vault, principal_id)
+    except AccessPolicyVaultError as exc:
+        message, fix = exc.message, exc.fix
+    where = _where(vault)
+    return context.finding(
+        Status.FAILED,
+        message,
+        expected,
+        fix,
+        evidence=evidence,
+        commands=(
+            f"az keyvault show {where} --query properties.accessPolicies",
+            f"az keyvault update {where} --enable-rbac-authorization true",
+            f"az keyvault set-policy {where} --object-id "
+            f"{principal_id or '<principal ID>'} --secret-permissions get",
+        ),
+    )
+
+
+@check("vault.firewall", needs=("vault", "probe"), title="Vault firewall")
+def check_firewall(context: CheckContext) -> Finding:
+    """Detect a firewall that rejects the notebook, or denies by default."""
+    vault, probe = context.vault, context.probe
+    expected = (
+        "The vault's firewall allows the networks that read it: Union's cluster "
+        "egress, and your address for the checks from here."
+    )
+    evidence = _probe_evidence(probe)
+    if vault.network_default_action:
+        evidence["networkAcls.defaultAction"] = vault.network_default_action
+    if probe.inner_code == "ForbiddenByFirewall":
+        address = probe.client_address or "<your address>"
+        evidence["client address"] = address
+        return context.finding(
+            Status.FAILED,
+            f"The vault's firewall rejected a request from {address} (403 "
+            "ForbiddenByFirewall): the firewall denies by default and allows no "
+            "rule for that address.",
+            expected,
+            f"Allow your address: `az keyvault network-rule add {_where(vault)} "
+            f"--ip-address {address}`, or run the doctor from an allowed "
+            "network. Union's cluster egress addresses must be allowed as well, "
+            "or the task's read fails the same way.",
+            evidence=evidence,
+            commands=(
+                f"az keyvault network-rule add {_where(vault)} --ip-address {address}",
+                f"az keyvault network-rule list {_where(vault)}",
+            ),
+        )
+    if vault.public_network_access and vault.public_network_access == "Disabled":
+        return context.finding(
+            Status.NOT_APPLICABLE,
+            "Public network access is disabled, so the firewall rules do not "
+            "apply; the private link finding covers the vault.",
+            expected,
+            evidence=evidence,
+        )
+    if (vault.network_default_action or "").lower() == "deny":
+        return context.finding(
+            Status.WARNING,
+            "The firewall denies by default (networkAcls.defaultAction Deny), and "
+            "your request passed it.",
+            expected,
+            "Check that Union's cluster egress addresses are in the firewall's "
+            "rules, because the task reads from there, not from this notebook.",
+            evidence=evidence,
+            commands=(f"az keyvault network-rule list {_where(vault)}",),
+        )
+    if not probe.reached:
+        return context.finding(
+            Status.COULD_NOT_CHECK,
+            f"The data plane could not be reached: {probe.message}.",
+            expected,
+            "Check the network path to the vault.",
+        )
+    return context.finding(
+        Status.OK,
+        "The firewall allows every network (networkAcls.defaultAction "
+        f"{vault.network_default_action or 'Allow'}), and your request reached "
+        "the vault.",
+        expected,
+        evidence=evidence,
+    )
+
+
+@check("vault.private-link", needs=("vault",), title="Private link")
+def check_private_link(context: CheckContext) -> Finding:
+    """Say when the vault is reachable only through a private endpoint."""
+    vault = context.vault
+    probe_outcome = context.outcome("probe")
+    probe = cast(DataPlaneProbe, probe_outcome.value)
+    by_connection = probe_outcome.available and (
+        probe.inner_code == "ForbiddenByConnection"
+    )
+    disabled = (vault.public_network_access or "").lower() == "disabled"
+    expected = "The task runs where it can reach the vault."
+    evidence = {"publicNetworkAccess": vault.public_network_access or "not set"}
+    if by_connection or disabled:
+        if by_connection:
+            evidence.update(_probe_evidence(probe))
+        how = (
+            "the vault rejected the request from here (403 ForbiddenByConnection)"
+            if by_connection
+            else "publicNetworkAccess is Disabled"
+        )
+        return context.finding(
+            Status.NOT_APPLICABLE,
+            f"The vault accepts requests only through its private endpoint: {how}. "
+            "Checks that read from this notebook do not apply, and that is "
+            "expected, not a failure.",
+            "The task must run inside the private network that reaches the "
+            "vault's private endpoint (Union's cluster, peered with it), and the "
+            "grant is checked there.",
+            evidence=evidence,
+            commands=(
+                f"az network private-endpoint-connection list --id {vault.resource_id}",
+            ),
+        )
+    return context.finding(
+        Status.OK,
+        f"Public network access is {vault.public_network_access or 'enabled'}, "
+        "so no private link stands between the notebook and the vault.",
+        expected,
+        evidence=evidence,
+    )
+
+
+def _similar_names(context: CheckContext, vault: VaultInfo, name: str) -> list[str]:
+    connection = context.signed_in
+    with azure_errors("list the secrets"):
+        names = [
+            str(item.name)
+            for item in connection.keyvault_mgmt().secrets.list(
+                vault.resource_group, vault.name
+            )
+        ]
+    return difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+
+
+@check("secret.not-found", needs=("identifier", "vault"), title="Secret")
+def check_secret_found(context: CheckContext) -> Finding:
+    """Find the secret's ARM resource, which needs no data-plane rights."""
+    identifier, vault = context.identifier, context.vault
+    outcome = context.outcome("secret")
+    expected = f"The vault {vault.name} has a secret named {identifier.name!r}."
+    if outcome.available:
+        return context.finding(
+            Status.OK,
+            f"The secret {identifier.name} exists in {vault.name}.",
+            expected,
+            evidence={"secret scope": vault.secret_scope(identifier.name)},
+        )
+    if not isinstance(outcome.error, SecretNotFoundError):
+        return context.finding(
+            Status.COULD_NOT_CHECK,
+            f"Could not read the secret's metadata: {outcome.reason}",
+            expected,
+            outcome.fix,
+        )
+    similar = _similar_names(context, vault, identifier.name)
+    fix = "Check the secret name in the secret identifier (names are case-"
+    fix += "insensitive)."
+    if similar:
+        fix += " Secrets with similar names: " + ", ".join(similar) + "."
+    return context.finding(
+        Status.FAILED,
+        outcome.reason,
+        expected,
+        fix,
+        evidence={"secret": identifier.name, "vault": vault.name},
+        commands=(
+            f'az keyvault secret list --vault-name {vault.name} --query "[].name"',
+        ),
+    )
+
+
+@check("secret.disabled", needs=("identifier", "secret"), title="Secret enabled")
+def check_disabled(context: CheckContext) -> Finding:
+    """Report a disabled secret, which no caller can read."""
+    secret = context.secret
+    expected = "The secret is enabled."
+    if secret.enabled:
+        return context.finding(
+            Status.OK, f"The secret {secret.name} is enabled.", expected
+        )
+    command = (
+        f"az keyvault secret set-attributes --vault-name {secret.vault_name} "
+        f"--name {secret.name} --enabled true"
+    )
+    return context.finding(
+        Status.FAILED,
+        f"The secret {secret.name} is disabled (attributes.enabled is false), so "
+        "every read fails with 403 SecretDisabled, whatever the roles.",
+        expected,
+        f"Enable it: `{command}`.",
+        evidence={"attributes.enabled": "false"},
+        commands=(command,),
+    )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+@check("secret.validity", needs=("secret",), title="Secret validity period")
+def check_validity(context: CheckContext) -> Finding:
+    """Report an activation date in the future or an expiry date in the past."""
+    secret = context.secret
+    expected = "The activation date (nbf) has passed and the expiry date (exp) "
+    expected += "has not."
+    where = f"--vault-name {secret.vault_name} --name {secret.name}"
+    evidence: dict[str, str] = {}
+    if secret.not_before is not None:
+        evidence["nbf"] = _iso(secret.not_before)
+    if secret.expires is not None:
+        evidence["exp"] = _iso(secret.expires)
+
+    if secret.not_yet_valid and secret.not_before is not None:
+        command = f"az keyvault secret set-attributes {where} --not-before <date>"
+        return context.finding(
+            Status.FAILED,
+            f"The secret becomes valid only at {_iso(secret.not_before)} (nbf), "
+            "so reads fail until then.",
+            expected,
+            f"Wait until then, or move the activation date: `{command}`.",
+            evidence=evidence,
+            commands=(command,),
+        )
+    if secret.expired and secret.expires is not None:
+        command = f"az keyvault secret set-attributes {where} --expires <date>"
+        return context.finding(
+            Status.FAILED,
+            f"The secret expired at {_iso(secret.expires)} (exp), so reads fail.",
+            expected,
+            "Store a new version (`az keyvault secret set`) or move the expiry "
+            f"date: `{command}`.",
+            evidence=evidence,
+            commands=(command,),
+        )
+
+    observed = "The secret has no activation or expiry date."
+    if evidence:
+        observed = "The secret is inside its validity period (" + ", ".join(
+            f"{key} {value}" for key, value in evidence.items()
+        )
+        observed += ")."
+    return context.finding(Status.OK, observed, expected, evidence=evidence)
+
+
+@check("secret.version-missing", needs=("identifier",), title="Pinned version")
+def check_version(context: CheckContext) -> Finding:
+    """Check that a pinned version is one of the secret's versions."""
+    identifier = context.identifier
+    expected = "The pinned version is one of the secret's versions."
+    if identifier.version is None:
+        return context.finding(
+            Status.NOT_APPLICABLE,
+            "No version is pinned, so the task reads the latest.",
+            expected,
+        )
+
+    secret = context.secret
+    version = identifier.version
+    evidence = {"pinned version": version}
+    if secret.current_version:
+        evidence["current version"] = secret.current_version
+    if version == secret.current_version:
+        return context.finding(
+            Status.OK,
+            f"The pinned version {version} is the current one.",
+            expected,
+            evidence=evidence,
+        )
+
+    probe = context.probe
+    if not probe.ok or probe.versions is None:
+        code = probe.inner_code or probe.code or probe.message
+        return context.finding(
+            Status.COULD_NOT_CHECK,
+            f"The pinned version {version} is not the current one "
+            f"({secret.current_version}), and listing the older versions on the "
+            f"data plane was denied ({code}); Azure Resource Manager lists only "
+            "the current version.",
+            expected,
+            "Ask someone with a role that includes secrets/readMetadata (such as "
+            "Key Vault Reader) on the vault to run the command below.",
+            evidence=evidence,
+            commands=(
+                f"az keyvault secret list-versions --vault-name {secret.vault_name} "
+                f'--name {secret.name} --query "[].id"',
+            ),
+        )
+    if version in probe.versions:
+        return context.finding(
+            Status.OK,
+            f"The pinned version {version} exists; it is older than the current "
+            f"one ({secret.current_version}).",
+            expected,
+            evidence=evidence,
+        )
+
+    listed = ", ".join(probe.versions) or "none"
+    latest = identifier.with_version(None).uri
+    return context.finding(
+        Status.FAILED,
+        f"The secret {secret.name} has no version {version}; its versions are "
+        f"{listed}.",
+        expected,
+        f"Copy the Secret Identifier of an existing version, or use '{latest}' for "
+        "the latest.",
+        evidence=evidence,
+    )

@@ -1,0 +1,269 @@
+"""Reports of a diagnosis, as Markdown for people and JSON for tools.
+
+Both are redacted before they are written: anything that looks like a JSON Web
+Token, a bearer token, an ``Authorization`` header, an ``access_token`` field or
+a simulator canary value is replaced. The Markdown report reads on its own: it
+repeats the inputs, the resolved IDs, every finding that needs attention with its
+fix and commands, and the changes the kit made, with the commands to repeat them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from akv_helpers.diagnose.findings import Diagnosis, Status
+
+__all__ = ["export_report", "redact", "render_json", "render_markdown"]
+
+# Each pattern with its replacement. The JWT pattern matches a base64url JSON
+# header ("eyJ" is the encoding of '{"') and the segments after it.
+_REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"AKVSIM-CANARY-[A-Za-z0-9_\-]*"), "[redacted secret value]"),
+    (re.compile(r"eyJ[A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_\-]*){0,2}"), "[redacted token]"),
+    (
+        re.compile(r"\b(Bearer|PoP)\s+[A-Za-z0-9._~+/=\-]+", re.IGNORECASE),
+        r"\1 [redacted token]",
+    ),
+    (
+        re.compile(
+            r"\b(Authorization)(\s*[:=]\s*)(?!\[redacted|Bearer\b|PoP\b)[^\s,;\"']+",
+            re.IGNORECASE,
+        ),
+        r"\1\2[redacted]",
+    ),
+    (
+        re.compile(r"(\"?access_token\"?\s*[:=]\s*\"?)[^\s,;\"'}]+", re.IGNORECASE),
+        r"\1[redacted token]",
+    ),
+)
+
+_TITLE = "Key Vault secret doctor report"
+
+
+def redact(text: str) -> str:
+    """Replace anything in `text` that looks like a token or a secret value.
+
+    Examples
+    --------
+    >>> redact("Authorization: Bearer abc.def")
+    'Authorization: Bearer [redacted token]'
+    """
+    for pattern, replacement in _REDACTIONS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {redact(str(key)): _redacted(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redacted(item) for item in value]
+    return value
+
+
+def _report_data(diagnosis: Diagnosis) -> dict[str, Any]:
+    data = _redacted(diagnosis.to_dict())
+    assert isinstance(data, dict)
+    return data
+
+
+def render_json(diagnosis: Diagnosis) -> str:
+    """Return the diagnosis as redacted, indented JSON ending in a newline."""
+    return json.dumps(_report_data(diagnosis), indent=2, ensure_ascii=False) + "\n"
+
+
+def _cell(value: object) -> str:
+    text = " ".join(str(value).split())
+    return text.replace("|", "\\|") if text else "—"
+
+
+def _code(value: object) -> str:
+    text = " ".join(str(value).split()).replace("`", "'")
+    return f"`{text}`" if text else "—"
+
+
+def _table(header: tuple[str, str], rows: list[tuple[str, str]]) -> list[str]:
+    lines = [f"| {header[0]} | {header[1]} |", "|---|---|"]
+    lines.extend(f"| {_cell(left)} | {right} |" for left, right in rows)
+    return lines
+
+
+def _inputs_section(data: dict[str, Any]) -> list[str]:
+    inputs = data["inputs"]
+    task = inputs.get("task_path") or (
+        "given as source code" if inputs.get("task_source_given") else "none"
+    )
+    rows = [
+        ("Secret identifier", _code(inputs.get("identifier_text", ""))),
+        ("Identity given", _code(inputs.get("identity_text") or "")),
+        ("Principal ID given", _code(inputs.get("principal_id") or "")),
+        ("Task", _cell(task)),
+    ]
+    return ["## Inputs", "", *_table(("Input", "Value"), rows), ""]
+
+
+def _resolved_section(data: dict[str, Any]) -> list[str]:
+    resolved: dict[str, str] = data["resolved"]
+    lines = ["## Resolved IDs", ""]
+    if not resolved:
+        return [*lines, "The run resolved no IDs.", ""]
+    rows = [(key, _code(value)) for key, value in resolved.items()]
+    return [*lines, *_table(("What", "Value"), rows), ""]
+
+
+def _findings_table(findings: list[dict[str, Any]]) -> list[str]:
+    lines = ["## Findings", "", "| Status | Check | Title |", "|---|---|---|"]
+    for item in findings:
+        status, title = _cell(item["status"]), _cell(item["title"])
+        lines.append(f"| {status} | {_code(item['id'])} | {title} |")
+    return [*lines, ""]
+
+
+def _finding_details(item: dict[str, Any]) -> list[str]:
+    lines = [
+        f"### {item['status'].capitalize()}: {item['title']} ({_code(item['id'])})",
+        "",
+        f"- **Observed:** {_cell(item['observed'])}",
+        f"- **Expected:** {_cell(item['expected'])}",
+    ]
+    if item["fix"]:
+        lines.append(f"- **Fix:** {_cell(item['fix'])}")
+    evidence: dict[str, str] = item["evidence"]
+    if evidence:
+        shown = "; ".join(f"{key}: {_code(value)}" for key, value in evidence.items())
+        lines.append(f"- **Evidence:** {shown}")
+    if item["commands"]:
+        lines.extend(["", "```sh", *item["commands"], "```"])
+    return [*lines, ""]
+
+
+def _details_section(findings: list[dict[str, Any]]) -> list[str]:
+    # A "not applicable" finding is shown when it carries advice, such as the
+    # private link finding. The others only state that their subject is absent.
+    shown = [
+        item
+        for item in findings
+        if item["status"] != Status.OK.value
+        and (
+            item["status"] != Status.NOT_APPLICABLE.value
+            or item["fix"]
+            or item["commands"]
+        )
+    ]
+    lines = ["## What to do", ""]
+    if not shown:
+        return [*lines, "No check needs action.", ""]
+    for item in shown:
+        lines.extend(_finding_details(item))
+    return lines
+
+
+def _changes_section(changes: list[dict[str, Any]]) -> list[str]:
+    lines = ["## Changes the kit made", ""]
+    if not changes:
+        return [*lines, "The session profile records no change made by the kit.", ""]
+    for change in changes:
+        made = "created by the kit" if change.get("created_by_kit") else "found"
+        rows = [
+            ("Kind", _cell(change.get("kind", "role assignment"))),
+            ("Assignment ID", _code(change.get("assignment_id", ""))),
+            ("Scope", _code(change.get("scope", ""))),
+            ("Principal ID", _code(change.get("principal_id", ""))),
+            ("Role", _cell(change.get("role", ""))),
+            ("Origin", _cell(made)),
+        ]
+        lines.extend([*_table(("Field", "Value"), rows), ""])
+        commands = change.get("commands") or []
+        if commands:
+            lines.extend(
+                ["Commands to repeat, check or undo it:", "", "```sh", *commands, "```"]
+            )
+        lines.append("")
+    return lines
+
+
+def render_markdown(diagnosis: Diagnosis) -> str:
+    """Return a redacted Markdown report that reads without the kit.
+
+    Parameters
+    ----------
+    diagnosis
+        The result of `akv_helpers.diagnose.diagnose`.
+
+    Returns
+    -------
+    str
+        The header with the inputs and resolved IDs, a findings table with
+        failures first, the details of every finding that is not ok, and the
+        changes the kit made with the commands to repeat them.
+    """
+    data = _report_data(diagnosis)
+    counts = ", ".join(f"{n} {status}" for status, n in data["counts"].items() if n)
+    verdict = "Problems found." if data["failed"] else "No check failed."
+    lines = [
+        f"# {_TITLE}",
+        "",
+        f"Run at {data['started_at'] or 'an unknown time'} in {data['mode']} mode, "
+        f"in {data['duration_seconds']:.1f} s. {verdict} Findings: {counts or 'none'}.",
+        "",
+        *_inputs_section(data),
+        *_resolved_section(data),
+        *_findings_table(data["findings"]),
+        *_details_section(data["findings"]),
+        *_changes_section(data["changes"]),
+    ]
+    return redact("\n".join(lines).rstrip() + "\n")
+
+
+def _file_stem(diagnosis: Diagnosis) -> str:
+    stamp = re.sub(r"[^0-9A-Za-z]", "", diagnosis.started_at) or "report"
+    return f"akv-doctor-{stamp}"
+
+
+def _write_private(path: Path, text: str) -> None:
+    descriptor, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+    )
+    try:
+        os.fchmod(descriptor, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    path.chmod(0o600)
+
+
+def export_report(diagnosis: Diagnosis, directory: Path | str) -> tuple[Path, Path]:
+    """Write the Markdown and JSON reports into `directory`, readable by you only.
+
+    Parameters
+    ----------
+    diagnosis
+        The result of `akv_helpers.diagnose.diagnose`.
+    directory
+        Folder for the reports; created with mode 0700 when missing.
+
+    Returns
+    -------
+    tuple[Path, Path]
+        Paths of the Markdown and the JSON file, both with mode 0600, named
+        ``akv-doctor-<start time>.md`` and ``.json``.
+    """
+    folder = Path(directory).expanduser()
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    stem = _file_stem(diagnosis)
+    markdown_path = folder / f"{stem}.md"
+    json_path = folder / f"{stem}.json"
+    _write_private(markdown_path, render_markdown(diagnosis))
+    _write_private(json_path, render_json(diagnosis))
+    return markdown_path, json_path

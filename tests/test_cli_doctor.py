@@ -1,0 +1,268 @@
+"""``akv-onboard doctor`` and the simulator's scenario commands, on the simulator."""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from akv_helpers.cli import main
+from akv_helpers.connection import SimulatorEndpoint
+
+SECRET = "https://kv-demo.vault.azure.net/secrets/db-pass"
+PRINCIPAL = "bbbbbbbb-0000-4000-8000-000000000002"
+H12_TASK = (
+    "from flytekit import Secret, current_context, task\n"
+    "@task(secret_requests=[Secret(\n"
+    f'    group="{SECRET}",\n'
+    "    mount_requirement=Secret.MountType.FILE)])\n"
+    "def t() -> str:\n"
+    f'    return current_context().secrets.get("{SECRET}")\n'
+)
+
+
+def canaries(kit_home: Path) -> list[str]:
+    """Return every canary value in the simulator's state file."""
+    state = json.loads((kit_home / "simulator" / "state.json").read_text())
+    found: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str) and value.startswith("AKVSIM-CANARY-"):
+            found.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(state)
+    assert found, "the state file holds no canary"
+    return found
+
+
+@pytest.fixture(autouse=True)
+def empty_profile(kit_home: Path) -> Iterator[None]:
+    """Start and end every test without a profile file."""
+    (kit_home / "profile.json").unlink(missing_ok=True)
+    yield
+    (kit_home / "profile.json").unlink(missing_ok=True)
+
+
+def run(*arguments: str) -> Result:
+    return CliRunner().invoke(main, list(arguments), catch_exceptions=False)
+
+
+def flat(text: str) -> str:
+    """Collapse whitespace, undoing the line wrapping of the text output."""
+    return " ".join(text.split())
+
+
+def doctor_json(*arguments: str) -> tuple[Result, dict[str, Any]]:
+    result = run("doctor", SECRET, "--json", *arguments)
+    return result, json.loads(result.stdout)
+
+
+def findings_by_id(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {item["id"]: item for item in data["findings"]}
+
+
+def test_doctor_healthy_exit_zero(fresh_sim: SimulatorEndpoint) -> None:
+    fresh_sim.apply_scenario("healthy")
+    result = run("doctor", SECRET)
+
+    assert result.exit_code == 0, result.output
+    assert "No check failed." in result.stdout
+    assert "FAILED" not in result.stdout
+    assert "identifier.format" in result.stdout
+
+
+def test_doctor_access_policies_exit_one(fresh_sim: SimulatorEndpoint) -> None:
+    fresh_sim.apply_scenario("demo-vault-access-policies")
+    _, data = doctor_json()
+    result = run("doctor", SECRET)
+    finding = findings_by_id(data)["vault.permission-model"]
+
+    assert result.exit_code == 1
+    assert finding["status"] == "failed"
+    assert finding["fix"]
+    assert "[FAILED] vault.permission-model" in result.stdout
+    assert flat(finding["fix"]) in flat(result.stdout)
+
+
+def test_doctor_reader_role_exit_one(fresh_sim: SimulatorEndpoint) -> None:
+    fresh_sim.apply_scenario("grant-reader-role")
+    result, data = doctor_json("--identity", PRINCIPAL)
+    finding = findings_by_id(data)["grant.role-cannot-read"]
+    text = run("doctor", SECRET, "--identity", PRINCIPAL)
+
+    assert result.exit_code == 1
+    assert finding["status"] == "failed"
+    assert "Key Vault Reader" in finding["observed"]
+    assert "grant.role-cannot-read" in text.stdout
+    assert flat(finding["fix"]) in flat(text.stdout)
+
+
+def test_doctor_failures_listed_first(fresh_sim: SimulatorEndpoint) -> None:
+    fresh_sim.apply_scenario("demo-vault-access-policies")
+    result = run("doctor", SECRET)
+    table = result.stdout.split("\n\n")[1].splitlines()[1:]
+    statuses = [row.split("  ")[0] for row in table]
+
+    assert statuses[0] == "FAILED"
+    assert statuses.index("OK") > statuses.index("FAILED")
+    assert "OK" not in statuses[: statuses.count("FAILED")]
+
+
+def test_doctor_json_parses(fresh_sim: SimulatorEndpoint) -> None:
+    fresh_sim.apply_scenario("healthy")
+    result, data = doctor_json()
+    findings = findings_by_id(data)
+
+    assert result.exit_code == 0
+    assert data["failed"] is False
+    assert data["mode"] == "simulator"
+    assert data["inputs"]["identifier_text"] == SECRET
+    assert findings["identifier.format"]["status"] == "ok"
+    assert findings["task.get-with-uri"]["status"] == "not applicable"
+    assert data["resolved"]["secret URI"] == SECRET
+
+
+def test_doctor_json_failed_flag(fresh_sim: SimulatorEndpoint) -> None:
+    fresh_sim.apply_scenario("secret-disabled")
+    result, data = doctor_json()
+
+    assert result.exit_code == 1
+    assert data["failed"] is True
+    assert findings_by_id(data)["secret.disabled"]["status"] == "failed"
+
+
+def test_doctor_bad_identifier_finding(fresh_sim: SimulatorEndpoint) -> None:
+    result = run("doctor", "http://kv-demo.vault.azure.net/secrets/db-pass")
+
+    assert result.exit_code == 1
+    assert "[FAILED] identifier.format" in result.stdout
+    assert "https://" in result.stdout
+
+
+def test_doctor_task_file(fresh_sim: SimulatorEndpoint, tmp_path: Path) -> None:
+    fresh_sim.apply_scenario("healthy")
+    task_file = tmp_path / "my_task.py"
+    task_file.write_text(H12_TASK, encoding="utf-8")
+    result = run("doctor", SECRET, "--task", str(task_file))
+
+    assert result.exit_code == 1
+    assert "[FAILED] task.get-with-uri" in result.stdout
+    assert 'secrets.get("db-pass")' in flat(result.stdout)
+
+
+def test_doctor_report_without_canary(
+    fresh_sim: SimulatorEndpoint, kit_home: Path, tmp_path: Path
+) -> None:
+    fresh_sim.apply_scenario("demo-vault-access-policies")
+    report_dir = tmp_path / "reports"
+    result = run("doctor", SECRET, "--report", str(report_dir))
+    written = sorted(report_dir.iterdir())
+
+    assert result.exit_code == 1
+    assert [path.suffix for path in written] == [".json", ".md"]
+    for path in written:
+        assert str(path) in flat(result.stdout)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        text = path.read_text(encoding="utf-8")
+        assert "vault.permission-model" in text
+        for canary in canaries(kit_home):
+            assert canary not in text
+    for canary in canaries(kit_home):
+        assert canary not in result.output
+
+
+def test_doctor_json_report_paths_on_stderr(
+    fresh_sim: SimulatorEndpoint, tmp_path: Path
+) -> None:
+    fresh_sim.apply_scenario("healthy")
+    result = run("doctor", SECRET, "--json", "--report", str(tmp_path))
+
+    assert json.loads(result.stdout)["failed"] is False
+    assert "Report written to" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--wait-for-propagation", "-1"],
+        ["--wait-for-propagation", "soon"],
+        ["--task", "/nonexistent/task.py"],
+        ["--unknown"],
+    ],
+    ids=["negative-wait", "text-wait", "missing-task", "unknown-option"],
+)
+def test_doctor_bad_params_exit_two(arguments: list[str]) -> None:
+    result = run("doctor", SECRET, *arguments)
+
+    assert result.exit_code == 2
+
+
+def test_doctor_needs_secret_id() -> None:
+    assert run("doctor").exit_code == 2
+
+
+def test_scenario_command_applies(fresh_sim: SimulatorEndpoint) -> None:
+    result = run("simulator", "scenario", "secret-disabled", "grant-reader-role")
+    status = run("simulator", "status")
+
+    assert result.exit_code == 0, result.output
+    assert fresh_sim.state()["scenarios"] == ["secret-disabled", "grant-reader-role"]
+    assert "Active scenarios: secret-disabled, grant-reader-role" in status.stdout
+
+
+def test_scenario_command_reset_first(fresh_sim: SimulatorEndpoint) -> None:
+    fresh_sim.apply_scenario("secret-disabled")
+    result = run("simulator", "scenario", "--reset", "firewall-deny")
+
+    assert result.exit_code == 0, result.output
+    assert fresh_sim.state()["scenarios"] == ["firewall-deny"]
+
+
+def test_scenario_command_unknown_exit_two(fresh_sim: SimulatorEndpoint) -> None:
+    result = run("simulator", "scenario", "no-such-case")
+
+    assert result.exit_code == 2
+    assert "no-such-case" in result.output
+    assert "grant-reader-role" in result.output
+    assert fresh_sim.state()["scenarios"] == []
+
+
+def test_scenarios_listed(fresh_sim: SimulatorEndpoint) -> None:
+    fresh_sim.apply_scenario("healthy")
+    listed = run("simulator", "scenarios", "--json")
+    table = run("simulator", "scenarios")
+    entries = {item["name"]: item for item in json.loads(listed.stdout)}
+
+    assert entries["healthy"]["active"] is True
+    assert entries["grant-reader-role"]["active"] is False
+    assert "Key Vault Reader" in entries["grant-reader-role"]["description"]
+    assert set(entries) == set(fresh_sim.scenarios())
+    assert "demo-vault-access-policies" in table.stdout
+
+
+def test_start_with_scenario(fresh_sim: SimulatorEndpoint) -> None:
+    result = run(
+        "simulator", "start", "--scenario", "secret-expired", "--scenario", "healthy"
+    )
+
+    assert result.exit_code == 0, result.output
+    assert f"pid {fresh_sim.pid}" in result.stdout
+    assert fresh_sim.state()["scenarios"] == ["secret-expired", "healthy"]
+    assert "Active scenarios: secret-expired, healthy" in result.stdout
+
+
+def test_start_foreground_scenario_rejected() -> None:
+    result = run("simulator", "start", "--foreground", "--scenario", "healthy")
+
+    assert result.exit_code == 2
