@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import hashlib
 import os
 import re
@@ -32,6 +33,7 @@ __all__ = [
     "lay_out_secret",
     "scrub",
     "scrub_output",
+    "write_error",
 ]
 
 # Union's Azure injector mounts secrets here and sets FLYTE_SECRETS_FILE_PREFIX empty.
@@ -147,6 +149,43 @@ def flytekit_lookup(
     return SecretLookup((prefixed, bare), path, exportable)
 
 
+def write_error(path: Path, error: OSError, action: str) -> TaskRunError:
+    """Return the kit error for an `OSError` raised while writing under `path`.
+
+    Parameters
+    ----------
+    path
+        File or folder the kit tried to write.
+    error
+        The error from the operating system.
+    action
+        What the kit tried, such as ``"write the test task module"``.
+
+    Returns
+    -------
+    TaskRunError
+        An error whose message names the path and the reason, and whose fix
+        says what to change.
+    """
+    reason = error.strerror or type(error).__name__
+    if isinstance(error, PermissionError):
+        fix = f"Choose a folder you can write to, or change the permissions of {path}."
+    elif isinstance(error, FileNotFoundError):
+        fix = (
+            "Check that the parent folder exists and is on a writable file system, "
+            "or choose a folder under your home."
+        )
+    elif isinstance(error, (NotADirectoryError, FileExistsError)):
+        fix = "A file is in the way: choose another folder."
+    elif error.errno in (errno.ENOSPC, errno.EDQUOT):
+        fix = "Free some disk space, or choose a folder on another disk."
+    elif error.errno == errno.EROFS:
+        fix = "The file system is read-only: choose a folder on a writable one."
+    else:
+        fix = "Choose another folder, such as one under your home."
+    return TaskRunError(f"Could not {action} at {path}: {reason}.", fix)
+
+
 def check_directory(directory: Path, label: str) -> Path:
     """Return `directory` unless it is a symlink or an existing non-directory."""
     if directory.is_symlink() or (directory.exists() and not directory.is_dir()):
@@ -184,9 +223,12 @@ def lay_out_secret(directory: Path, identifier: SecretIdentifier, value: str) ->
         If `directory` is not a directory or the file would land outside it.
     """
     directory = check_directory(Path(directory), "secrets directory")
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    directory.chmod(0o700)
-    root = directory.resolve()
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        directory.chmod(0o700)
+        root = directory.resolve()
+    except OSError as error:
+        raise write_error(directory, error, "create the secrets folder") from None
     parts = [identifier.name.lower()]
     if identifier.version:
         parts.append(identifier.version.lower())
@@ -210,23 +252,36 @@ def lay_out_secret(directory: Path, identifier: SecretIdentifier, value: str) ->
             "Request either the latest version or pinned versions of one secret, "
             "as Union's Azure injector cannot mount both.",
         ) from None
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        os.fchmod(handle.fileno(), 0o600)
-        handle.write(value)
+    except OSError as error:
+        raise write_error(target, error, "lay out the secret file") from None
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), 0o600)
+            handle.write(value)
+    except OSError as error:
+        # The message names the path and the OS reason only, never the value.
+        raise write_error(target, error, "lay out the secret file") from None
     return target
 
 
 def _value_forms(value: str) -> list[str]:
-    """Return the forms of `value` that could appear in output, longest first."""
+    """Return the forms of `value` that could appear in output, longest first.
+
+    The case variants are included because a task may print ``value.upper()``
+    or ``value.lower()``; `scrub` also matches every form case-insensitively,
+    which covers upper-case hex digits and mixed-case variants.
+    """
     forms: set[str] = set()
+    variants: set[str] = set()
     for text in {value, value.strip()}:
+        variants.update({text, text.upper(), text.lower(), text.casefold()})
+    for text in variants:
         if not text:
             continue
         data = text.encode("utf-8")
         forms.add(text)
         forms.add(repr(text)[1:-1])
         forms.add(data.hex())
-        forms.add(data.hex().upper())
         for encoded in (base64.b64encode(data), base64.urlsafe_b64encode(data)):
             forms.add(encoded.decode("ascii"))
             forms.add(encoded.decode("ascii").rstrip("="))
@@ -234,8 +289,17 @@ def _value_forms(value: str) -> list[str]:
     return sorted((form for form in forms if form), key=len, reverse=True)
 
 
+def _form_pattern(value: str) -> re.Pattern[str]:
+    """Return one case-insensitive pattern that matches every form of `value`."""
+    alternatives = "|".join(re.escape(form) for form in _value_forms(value))
+    return re.compile(alternatives, re.IGNORECASE)
+
+
 def scrub(text: str, value: str) -> str:
     """Replace `value` and its hex and base64 forms in `text` with a marker.
+
+    Matching ignores letter case, so ``value.upper()``, ``value.lower()`` and
+    their hex and base64 forms are replaced too.
 
     Parameters
     ----------
@@ -249,16 +313,16 @@ def scrub(text: str, value: str) -> str:
     str
         `text` with every form of the value replaced by ``[redacted]``.
     """
-    for form in _value_forms(value):
-        text = text.replace(form, REDACTED)
-    return text
+    if not _value_forms(value):
+        return text
+    return _form_pattern(value).sub(REDACTED, text)
 
 
 def scrub_output(output: str, value: str) -> str:
     """Scrub `output`, and withhold it if the value still appears across breaks."""
     output = scrub(output, value)
-    squeezed = _BREAKS.sub("", output)
+    squeezed = _BREAKS.sub("", output).casefold()
     for form in _value_forms(value):
-        if len(form) >= _MIN_WRAPPED_LENGTH and form in squeezed:
+        if len(form) >= _MIN_WRAPPED_LENGTH and form.casefold() in squeezed:
             return "[output withheld: it contained the secret value split across lines]"
     return output

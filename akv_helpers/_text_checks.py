@@ -116,7 +116,7 @@ def _replace_lookalikes(text: str) -> str | None:
 
 def _retype_fix(suggestion: str | None, what: str) -> str:
     if suggestion is not None:
-        return f"Type the {what} again by hand: '{suggestion}'."
+        return f"Type the {what} again by hand: {_quote(suggestion)}."
     return f"Type the {what} again by hand, using ASCII characters only."
 
 
@@ -131,5 +131,43 @@ def _require_text(value: object, what: str) -> str:
     return value.strip()
 
 
+def _quote(value: str) -> str:
+    """Quote a value for a message, escaped and cut by `displayable`."""
+    return f"'{displayable(value)}'"
+
+
 def _use_instead(suggestion: str) -> str:
-    return f"Use '{displayable(suggestion)}' instead."
+    return f"Use {_quote(suggestion)} instead."
+
+
+_SENTENCE_ENDS = (".", "!", "?", "…", ":")
+
+
+def end_sentence(text: str) -> str:
+    """Return `text` ending with one period, unless it already ends a sentence.
+
+    Messages are joined from parts, some of which end with a period and some
+    not, so every join that adds a period goes through here.
+
+    Examples
+    --------
+    >>> end_sentence("not exercised."), end_sentence("not exercised")
+    ('not exercised.', 'not exercised.')
+    """
+    stripped = text.rstrip()
+    if not stripped or stripped.endswith(_SENTENCE_ENDS):
+        return stripped
+    return stripped + "."
+
+
+def join_sentences(*parts: str) -> str:
+    """Join message parts into sentences, without doubled punctuation.
+
+    Empty parts are skipped; each part is ended with `end_sentence`.
+
+    Examples
+    --------
+    >>> join_sentences("Passed: the task read db-pass.", "", "Run it on Union")
+    'Passed: the task read db-pass. Run it on Union.'
+    """
+    return " ".join(end_sentence(part) for part in parts if part.strip())

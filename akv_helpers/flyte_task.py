@@ -41,6 +41,7 @@ from akv_helpers._secret_layout import (
     lay_out_secret,
     scrub,
     scrub_output,
+    write_error,
 )
 from akv_helpers._task_source import (
     TASK_NAME,
@@ -53,6 +54,8 @@ from akv_helpers._task_source import (
 from akv_helpers.errors import InvalidNameError, TaskRunError
 
 if TYPE_CHECKING:
+    from azure.keyvault.secrets import SecretClient
+
     from akv_helpers.connection import Connection
     from akv_helpers.identifiers import SecretIdentifier
 
@@ -113,8 +116,11 @@ def write_task_module(
     """
     source = render_task_module(identifier, pinned=pinned)
     directory = check_directory(Path(directory), "output directory")
-    directory.mkdir(parents=True, exist_ok=True)
-    root = directory.resolve()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        root = directory.resolve()
+    except OSError as error:
+        raise write_error(directory, error, "create the output directory") from None
     target = (root / module_file_name(identifier)).resolve()
     if target.parent != root:
         raise TaskRunError(
@@ -122,14 +128,20 @@ def write_task_module(
             "Choose another output directory.",
         )
 
-    descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp", dir=root
-    )
+    try:
+        descriptor, temporary = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".tmp", dir=root
+        )
+    except OSError as error:
+        raise write_error(target, error, "write the test task module") from None
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(source)
         os.chmod(temporary, 0o644)
         os.replace(temporary, target)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise write_error(target, error, "write the test task module") from None
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
@@ -423,13 +435,65 @@ def _fetch_as_identity(
             message = f"the secret {identifier.name} is disabled"
             fix = "Enable it in the Azure portal, or choose an enabled version."
         elif code == "SecretNotFound":
-            message = f"the secret {identifier.name} was not found"
-            fix = "Check the secret identifier (name and version)."
+            reader = connection.secret_client(
+                vault.vault_uri, credential=connection.identity_credential(principal_id)
+            )
+            return _not_found_result(identifier, reader)
         else:
             message = f"reading {identifier.name} failed: {error.status_code} {code}"
             fix = "See the simulator's request log: `akv-onboard simulator requests`."
         return LocalRunResult(ok=False, stage="fetch", message=message, fix=fix)
     return secret.value or ""
+
+
+def _not_found_result(
+    identifier: SecretIdentifier, reader: SecretClient
+) -> LocalRunResult:
+    """Describe a ``SecretNotFound``, naming the version and the versions seen."""
+    if identifier.version is None:
+        return LocalRunResult(
+            ok=False,
+            stage="fetch",
+            message=(
+                f"the secret {identifier.name} was not found in the vault "
+                f"{identifier.vault_name}"
+            ),
+            fix="Check the secret name, or copy the identifier from the portal.",
+        )
+    versions = _visible_versions(reader, identifier.name)
+    if versions is None:
+        seen = "The identity cannot list the secret's versions"
+    elif versions:
+        seen = "The identity can see the versions " + ", ".join(versions)
+    else:
+        seen = "The identity can see no version of it"
+    return LocalRunResult(
+        ok=False,
+        stage="fetch",
+        message=(
+            f"version {identifier.version} of the secret {identifier.name} was not "
+            f"found in the vault {identifier.vault_name}. {seen}"
+        ),
+        fix=(
+            "Copy the identifier of an existing version from the portal (the "
+            "secret's Versions list), or run the task with the latest version: "
+            f"`akv-onboard task run {identifier.group_uri}`."
+        ),
+    )
+
+
+def _visible_versions(reader: SecretClient, name: str) -> list[str] | None:
+    """List the secret's versions with the identity's client, or return None."""
+    from azure.core.exceptions import AzureError
+
+    try:
+        with reader:
+            listed = reader.list_properties_of_secret_versions(name)
+            found = sorted(str(item.version).lower() for item in listed if item.version)
+    except AzureError as error:
+        logger.info("Listing the versions of %s failed: %s", name, type(error).__name__)
+        return None
+    return found
 
 
 def run_task_locally(
@@ -486,9 +550,12 @@ def run_task_locally(
 
     expected = fingerprint(value.strip())
     command = pyflyte_command(module_path, entity)
-    root = Path(
-        tempfile.mkdtemp(prefix=RUN_DIRECTORY_PREFIX, dir=work_dir or _memory_dir())
-    )
+    parent = work_dir or _memory_dir()
+    try:
+        root = Path(tempfile.mkdtemp(prefix=RUN_DIRECTORY_PREFIX, dir=parent))
+    except OSError as error:
+        where = Path(parent or tempfile.gettempdir())
+        raise write_error(where, error, "create the run's private folder") from None
     try:
         root.chmod(0o700)
         secrets_dir = root / "secrets"

@@ -75,17 +75,60 @@ def validate_guid(value: str, what: str) -> str:
         return str(uuid.UUID(hex=text.replace("-", ""))).lower()
 
     shown = displayable(text)
-    found = _GUID_INSIDE.findall(text)
-    if len(found) == 1:
-        canonical = str(uuid.UUID(hex=found[0].replace("-", ""))).lower()
-        fix = f"Pass only the {what} itself: '{canonical}'."
+    if _is_resource_id(text):
+        problem = f"is an Azure resource ID, not a GUID, and {problem}"
+        fix = _resource_id_fix(text, what)
     else:
-        fix = f"Copy the {what} from the resource's Overview page in the portal."
+        found = _GUID_INSIDE.findall(text)
+        if len(found) == 1:
+            canonical = str(uuid.UUID(hex=found[0].replace("-", ""))).lower()
+            fix = f"Pass only the {what} itself: '{canonical}'."
+        else:
+            fix = f"Copy the {what} from the resource's Overview page in the portal."
     raise InvalidIdError(
         f"The {what} '{shown}' is invalid because it {problem}. Expected {GUID_SHAPE}.",
         fix,
         value=text,
         expected=GUID_SHAPE,
+    )
+
+
+def _is_resource_id(text: str) -> bool:
+    folded = text.lower()
+    return folded.startswith(("/subscriptions/", "/providers/")) or (
+        "/providers/" in folded
+    )
+
+
+def _resource_id_fix(text: str, what: str) -> str:
+    """Return how to get `what` from a resource ID, without guessing a GUID from it.
+
+    A resource ID contains the subscription ID and sometimes other GUIDs, but
+    never the principal or client ID of the resource, so none is offered.
+    """
+    segments = [segment for segment in text.split("/") if segment]
+    folded = [segment.lower() for segment in segments]
+    if (
+        what.lower() == "subscription id"
+        and folded[:1] == ["subscriptions"]
+        and len(folded) > 1
+        and _DASHED_GUID.fullmatch(folded[1])
+    ):
+        return f"Pass only the subscription ID from it: '{folded[1]}'."
+    if "userassignedidentities" in folded:
+        if "client" in what.lower():
+            field, query = "properties.clientId", "clientId"
+        else:
+            field, query = "properties.principalId", "principalId"
+        return (
+            f"That is the resource ID of a managed identity, which does not contain "
+            f"its {what}. The {what} is the identity's {field}: "
+            f"`az identity show --ids <resource ID> --query {query} -o tsv`, or "
+            "the identity's Overview page in the portal."
+        )
+    return (
+        f"A resource ID does not contain the {what}. Copy the {what} from the "
+        "resource's Overview page in the portal."
     )
 
 

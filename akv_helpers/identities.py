@@ -29,7 +29,9 @@ __all__ = [
     "IdentityCandidate",
     "PrincipalChoice",
     "find_identities",
+    "list_identities",
     "resolve_principal_id",
+    "resolve_typed_principal",
     "to_identity_ref",
 ]
 
@@ -90,17 +92,22 @@ class PrincipalChoice:
         Always ``"ServicePrincipal"`` for a managed identity.
     typed_kind
         What the typed value was: ``"principal ID"``, ``"client ID"``,
-        ``"resource ID"`` or ``"nothing"`` (the lookup's value was used).
+        ``"resource ID"``, ``"nothing"`` (the lookup's value was used) or
+        ``"unknown"`` (a GUID of no user-assigned identity, passed on as it is).
     explanation
-        One sentence for the user, which states whether the typed value was replaced.
+        One sentence for the user, which states whether the typed value was
+        replaced; for ``"unknown"`` it is a warning.
+    identity
+        The user-assigned identity the principal ID belongs to, when known.
     """
 
     principal_id: str
     principal_type: Literal["ServicePrincipal"] = "ServicePrincipal"
-    typed_kind: Literal["principal ID", "client ID", "resource ID", "nothing"] = (
-        "principal ID"
-    )
+    typed_kind: Literal[
+        "principal ID", "client ID", "resource ID", "nothing", "unknown"
+    ] = "principal ID"
     explanation: str = ""
+    identity: IdentityCandidate | None = None
 
     @property
     def swapped(self) -> bool:
@@ -153,21 +160,15 @@ def find_identities(
     AzureRequestError
         If Azure rejects the listing.
     """
-    operations = connection.msi().user_assigned_identities
     where = f"subscription {connection.subscription_id}"
-    with azure_errors("list the managed identities"):
-        if resource_group is not None:
-            resource_group = validate_resource_group_name(resource_group)
-            where = f"resource group {resource_group!r}"
-            identities = list(operations.list_by_resource_group(resource_group))
-        else:
-            identities = list(operations.list_by_subscription())
+    if resource_group is not None:
+        resource_group = validate_resource_group_name(resource_group)
+        where = f"resource group {resource_group!r}"
+    identities = list_identities(connection, resource_group)
 
-    seen = sorted(str(identity.name) for identity in identities)
+    seen = sorted(identity.name for identity in identities)
     matches = [
-        _candidate(identity)
-        for identity in identities
-        if is_union_identity_name(str(identity.name))
+        identity for identity in identities if is_union_identity_name(identity.name)
     ]
     logger.debug("Found %d identities in %s, %d match", len(seen), where, len(matches))
     if not matches:
@@ -194,9 +195,179 @@ def _no_match_message(where: str, seen: list[str]) -> str:
 def _no_match_fix() -> str:
     return (
         "Search the Union data-plane resource group, or the whole subscription "
-        "(leave the resource group empty); check that you are signed in to the "
+        "(`akv-onboard find-identity --subscription-wide`, or leave the resource "
+        "group empty in the notebook). Check that you are signed in to the "
         "subscription of the Union data plane. Union support can name the identity."
     )
+
+
+def list_identities(
+    connection: Connection, resource_group: str | None = None
+) -> list[IdentityCandidate]:
+    """List every user-assigned managed identity, whatever its name.
+
+    One request is sent per page of results: ``list_by_resource_group`` when a
+    resource group is given, else ``list_by_subscription``.
+
+    Parameters
+    ----------
+    connection
+        Signed-in connection.
+    resource_group
+        Resource group to list, or ``None`` for the whole subscription.
+
+    Returns
+    -------
+    list[IdentityCandidate]
+        The identities, in the order Azure returns them.
+
+    Raises
+    ------
+    InvalidNameError
+        If `resource_group` is not a valid resource group name.
+    AzureRequestError
+        If Azure rejects the listing.
+    """
+    operations = connection.msi().user_assigned_identities
+    with azure_errors("list the managed identities"):
+        if resource_group is not None:
+            group = validate_resource_group_name(resource_group)
+            identities = list(operations.list_by_resource_group(group))
+        else:
+            identities = list(operations.list_by_subscription())
+    return [_candidate(identity) for identity in identities]
+
+
+def resolve_typed_principal(
+    connection: Connection,
+    typed_id: str,
+    known: IdentityRef | None = None,
+) -> PrincipalChoice:
+    """Turn a typed principal ID, client ID or identity resource ID into a principal ID.
+
+    Unless `typed_id` is an ID of `known`, the user-assigned identities of the
+    whole subscription are listed (one request per page) and matched by
+    principal ID, client ID and resource ID. A client ID or resource ID is
+    replaced by the owning identity's principal ID, with an explanation. A GUID
+    that matches no identity is passed on as a principal ID with a warning,
+    because it can be a principal that is not a user-assigned identity.
+
+    Parameters
+    ----------
+    connection
+        Signed-in connection.
+    typed_id
+        What the user typed where the principal ID belongs.
+    known
+        The profile's identity, checked first without a request.
+
+    Returns
+    -------
+    PrincipalChoice
+        The principal ID, what the typed value was, and the explanation.
+
+    Raises
+    ------
+    InvalidIdError
+        If `typed_id` is neither a GUID nor a managed identity's resource ID.
+    IdentityNotFoundError
+        If `typed_id` is a managed identity's resource ID that the subscription
+        does not contain.
+    AzureRequestError
+        If Azure rejects the listing.
+    """
+    text = typed_id.strip()
+    is_resource_id = text.lower().startswith("/subscriptions/")
+    value = text.rstrip("/") if is_resource_id else validate_guid(text, "principal ID")
+    if is_resource_id and not _is_identity_resource_id(value):
+        validate_guid(value, "principal ID")
+    if known is not None:
+        choice = _match_identity(_known_candidate(known), value)
+        if choice is not None:
+            return choice
+
+    candidates = list_identities(connection)
+    for candidate in candidates:
+        choice = _match_identity(candidate, value)
+        if choice is not None:
+            return choice
+    if is_resource_id:
+        raise IdentityNotFoundError(
+            f"No user-assigned managed identity in subscription "
+            f"{connection.subscription_id} has the resource ID "
+            f"'{displayable(value)}'.",
+            "Copy the resource ID from the identity's Properties page, or pass its "
+            "principal ID (`az identity show --ids <resource ID> --query "
+            "principalId -o tsv`).",
+        )
+    return PrincipalChoice(
+        value,
+        typed_kind="unknown",
+        explanation=(
+            f"{value} is neither the principal ID nor the client ID of any of the "
+            f"{len(candidates)} user-assigned managed identities in subscription "
+            f"{connection.subscription_id}, so the kit uses it as a principal ID "
+            "(object ID) as typed. That is right for a service principal or group. "
+            "For a managed identity, check the ID with `akv-onboard find-identity "
+            "--subscription-wide`."
+        ),
+    )
+
+
+def _is_identity_resource_id(text: str) -> bool:
+    try:
+        parts = parse_resource_id(text)
+    except (TypeError, ValueError):
+        return False
+    return (
+        str(parts.get("namespace", "")).lower() == "microsoft.managedidentity"
+        and str(parts.get("type", "")).lower() == "userassignedidentities"
+        and bool(parts.get("name"))
+        and not parts.get("children")
+    )
+
+
+def _known_candidate(identity: IdentityRef) -> IdentityCandidate:
+    return IdentityCandidate(
+        name=identity.name,
+        resource_group=identity.resource_group,
+        resource_id=identity.resource_id,
+        client_id=identity.client_id.lower(),
+        principal_id=identity.principal_id.lower(),
+    )
+
+
+def _match_identity(candidate: IdentityCandidate, value: str) -> PrincipalChoice | None:
+    """Return the choice for `value` if it is an ID of `candidate`, else None."""
+    principal_id = candidate.principal_id.lower()
+    where = f"{candidate.name!r} in {candidate.resource_group}"
+    if value.lower() == candidate.resource_id.lower():
+        return PrincipalChoice(
+            principal_id,
+            typed_kind="resource ID",
+            explanation=(
+                f"That is the resource ID of the identity {where}, so the kit uses "
+                f"its principal ID {principal_id}: {CLIENT_ID_EXPLANATION}."
+            ),
+            identity=candidate,
+        )
+    if value == principal_id:
+        return PrincipalChoice(
+            principal_id,
+            explanation=f"{principal_id} is the principal ID of the identity {where}.",
+            identity=candidate,
+        )
+    if value == candidate.client_id.lower():
+        return PrincipalChoice(
+            principal_id,
+            typed_kind="client ID",
+            explanation=(
+                f"{value} is the client ID of the identity {where}, so the kit uses "
+                f"its principal ID {principal_id} instead: {CLIENT_ID_EXPLANATION}."
+            ),
+            identity=candidate,
+        )
+    return None
 
 
 def to_identity_ref(candidate: IdentityCandidate) -> IdentityRef:

@@ -12,6 +12,7 @@ from akv_helpers._text_checks import (
     _PORTAL_HINT,
     _character_problem,
     _list_characters,
+    _quote,
     _require_text,
     _retype_fix,
 )
@@ -180,7 +181,7 @@ def _secret_name_fix(suggestion: str | None) -> str:
     if suggestion is not None:
         return (
             f"Key Vault cannot store a secret under this name, so the secret is "
-            f"probably named '{suggestion}'. {_PORTAL_HINT}"
+            f"probably named {_quote(suggestion)}. {_PORTAL_HINT}"
         )
     return _PORTAL_HINT
 

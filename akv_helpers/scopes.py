@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from akv_helpers._text_checks import (
     _character_problem,
+    _quote,
     _require_text,
     _retype_fix,
     _use_instead,
@@ -248,7 +249,7 @@ def _check_scope_segments(segments: list[str], shown: str) -> None:
             break
         if segments[index].lower() != expected.lower():
             reason = (
-                f"has '{displayable(segments[index])}' where '{expected}' belongs"
+                f"has {_quote(segments[index])} where '{expected}' belongs"
                 f" (segment {index + 1})"
             )
             raise _scope_error(shown, reason, "Build the scope from its parts.")
@@ -262,13 +263,13 @@ def _check_scope_segments(segments: list[str], shown: str) -> None:
         corrected = "/" + "/".join(segments[:10])
         extra = "/".join(segments[10:])
         if len(segments) == 11 and _VERSION.fullmatch(segments[10]):
-            reason = f"ends with the version '{extra}'"
+            reason = f"ends with the version {_quote(extra)}"
             fix = (
                 "Role assignments cover every version of a secret, so a scope has no "
                 f"version. {_use_instead(corrected)}"
             )
         else:
-            reason = f"has '/{extra}' after the secret name"
+            reason = f"has {_quote('/' + extra)} after the secret name"
             fix = _use_instead(corrected)
         raise _scope_error(shown, reason, fix)
 

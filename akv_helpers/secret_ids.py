@@ -14,6 +14,7 @@ from akv_helpers._text_checks import (
     _PORTAL_HINT,
     _invisible_problem,
     _non_ascii_problem,
+    _quote,
     _require_text,
     _use_instead,
 )
@@ -149,7 +150,10 @@ def _check_characters(raw: str, shown: str) -> None:
     if non_ascii is not None:
         reason, suggestion = non_ascii
         if suggestion is not None:
-            fix = f"Type the identifier again by hand: '{_mask_userinfo(suggestion)}'."
+            fix = (
+                "Type the identifier again by hand: "
+                f"{_quote(_mask_userinfo(suggestion))}."
+            )
         else:
             fix = "Type the identifier again by hand, using ASCII characters only."
         raise _identifier_error(shown, reason, fix)
@@ -160,7 +164,7 @@ def _check_characters(raw: str, shown: str) -> None:
         decoded = _mask_userinfo(urllib.parse.unquote(raw))
         fix = (
             "Paste the identifier as the portal shows it, not URL-encoded. "
-            f"Decoded, it reads '{displayable(decoded)}'."
+            f"Decoded, it reads {_quote(decoded)}."
         )
         raise _identifier_error(shown, f"contains percent-encoding '{found}'", fix)
 
@@ -187,7 +191,7 @@ def _check_scheme(raw: str, shown: str) -> None:
         reason = "uses http://, but Key Vault accepts only https://"
         raise _identifier_error(shown, reason, _use_instead("https://" + rest))
     if scheme.lower() != "https":
-        reason = f"uses the scheme '{scheme}://' instead of https://"
+        reason = f"uses the scheme {_quote(scheme + '://')} instead of https://"
         raise _identifier_error(shown, reason, _use_instead("https://" + rest))
 
 
@@ -208,7 +212,7 @@ def _check_authority(raw: str, shown: str, parts: urllib.parse.SplitResult) -> s
         host, port = netloc.rsplit(":", 1)
         suggestion = _use_instead(without_extras.replace(netloc, host, 1))
         fix = f"Identifiers copied from the portal have no port. {suggestion}"
-        raise _identifier_error(shown, f"has a port (':{port}')", fix)
+        raise _identifier_error(shown, f"has a port ({_quote(':' + port)})", fix)
     if "?" in raw:
         fix = f"Remove everything from the '?' on. {_use_instead(without_extras)}"
         raise _identifier_error(shown, "has a query string", fix)
@@ -222,7 +226,7 @@ def _cloud_and_vault(host: str, shown: str) -> tuple[Cloud, str]:
     hsm_cloud = cloud_for_managed_hsm_host(host)
     if hsm_cloud is not None:
         reason = (
-            f"points at the Managed HSM '{host}', and Managed HSM holds keys, "
+            f"points at the Managed HSM {_quote(host)}, and Managed HSM holds keys, "
             "not secrets"
         )
         fix = (
@@ -234,10 +238,10 @@ def _cloud_and_vault(host: str, shown: str) -> tuple[Cloud, str]:
     for zone, cloud in zip(_PRIVATE_LINK_ZONES, CLOUDS.values(), strict=True):
         if host.endswith("." + zone):
             public = host.removesuffix("." + zone) + "." + cloud.keyvault_dns_suffix
-            reason = f"uses the private DNS name '{host}'"
+            reason = f"uses the private DNS name {_quote(host)}"
             fix = (
-                f"Use the vault's public name '{public}' instead: through the private "
-                "DNS zone it resolves to the private endpoint."
+                f"Use the vault's public name {_quote(public)} instead: through the "
+                "private DNS zone it resolves to the private endpoint."
             )
             raise _identifier_error(shown, reason, fix)
 
@@ -245,16 +249,16 @@ def _cloud_and_vault(host: str, shown: str) -> tuple[Cloud, str]:
     suffixes = ", ".join(c.keyvault_dns_suffix for c in CLOUDS.values())
     if found is None:
         if host in {c.keyvault_dns_suffix for c in CLOUDS.values()}:
-            reason = f"has no vault name before '{host}'"
+            reason = f"has no vault name before {_quote(host)}"
         else:
-            reason = f"has the host '{host}', which is not a Key Vault host"
+            reason = f"has the host {_quote(host)}, which is not a Key Vault host"
         fix = f"Key Vault hosts end in one of {suffixes}. {_PORTAL_HINT}"
         raise _identifier_error(shown, reason, fix)
 
     vault_name = host.removesuffix("." + found.keyvault_dns_suffix)
     problem = _vault_name_problem(vault_name)
     if problem is not None:
-        reason = f"has an invalid vault name '{vault_name}' because it {problem}"
+        reason = f"has an invalid vault name {_quote(vault_name)} because it {problem}"
         fix = f"Vault names are {VAULT_NAME_RULE}. {_PORTAL_HINT}"
         raise _identifier_error(shown, reason, fix)
     return found, vault_name
@@ -277,7 +281,7 @@ def _check_collection(segments: list[str], shown: str, base: str) -> None:
         suggestion = "/".join([base, "secrets", *segments[1:]])
         fix = (
             "Key Vault also stores each certificate with its private key as a secret "
-            f"of the same name, '{displayable(suggestion)}'. Use it if the task needs "
+            f"of the same name, {_quote(suggestion)}. Use it if the task needs "
             f"the certificate, else copy the secret's identifier. {_PORTAL_HINT}"
         )
         raise _identifier_error(shown, "points at a certificate (/certificates/)", fix)
@@ -285,8 +289,9 @@ def _check_collection(segments: list[str], shown: str, base: str) -> None:
         vault = base.split("//", 1)[1].split(".", 1)[0]
         fix = (
             "Recover the secret first (in the portal: Secrets, Manage deleted secrets, "
-            f"Recover, or `az keyvault secret recover --vault-name {vault} "
-            f"--name {displayable(name)}`), then copy its Secret Identifier."
+            f"Recover, or `az keyvault secret recover --vault-name "
+            f"{displayable(vault)} --name {displayable(name)}`), then copy its Secret "
+            "Identifier."
         )
         reason = "points at a deleted secret (/deletedsecrets/)"
         raise _identifier_error(shown, reason, fix)
@@ -308,19 +313,19 @@ def _check_version(segments: list[str], shown: str, base: str) -> str | None:
         raise _identifier_error(shown, reason, _use_instead(versionless))
     if version.lower() == "versions":
         reason = "ends with '/versions', which lists versions instead of naming one"
-        fix = f"Add one version after it, or use '{versionless}' for the latest."
+        fix = f"Add one version after it, or use {_quote(versionless)} for the latest."
         raise _identifier_error(shown, reason, fix)
     problem = _version_problem(version)
     if problem is not None:
-        reason = f"has an invalid version '{version}' because it {problem}"
+        reason = f"has an invalid version {_quote(version)} because it {problem}"
         fix = (
-            f"A version is {SECRET_VERSION_RULE}. Use '{versionless}' for the "
+            f"A version is {SECRET_VERSION_RULE}. Use {_quote(versionless)} for the "
             f"latest version. {_PORTAL_HINT}"
         )
         raise _identifier_error(shown, reason, fix)
     if len(segments) > 3:
         extra = "/".join(segments[3:])
-        reason = f"has '/{extra}' after the version"
+        reason = f"has {_quote('/' + extra)} after the version"
         fix = _use_instead(f"{versionless}/{version}")
         raise _identifier_error(shown, reason, fix)
     return version.lower()
@@ -385,7 +390,7 @@ def parse_secret_identifier(text: str) -> SecretIdentifier:
     name_problem = _secret_name_problem(name)
     if name_problem is not None:
         problem, suggestion = name_problem
-        reason = f"has an invalid secret name '{name}' because it {problem}"
+        reason = f"has an invalid secret name {_quote(name)} because it {problem}"
         fix = f"Secret names are {SECRET_NAME_RULE}. {_secret_name_fix(suggestion)}"
         raise _identifier_error(shown, reason, fix)
     version = _check_version(segments, shown, base)

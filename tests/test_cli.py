@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -493,3 +495,468 @@ def test_simulator_foreground_and_stop(
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+# --- principal ID, client ID or resource ID -----------------------------------------
+
+IDENTITY_RESOURCE_ID = (
+    "/subscriptions/00000000-1111-2222-3333-444444444444/resourcegroups/rg-union-dp"
+    "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/userflyterole"
+)
+
+
+def identity_list_requests(simulator: SimulatorEndpoint) -> list[dict[str, Any]]:
+    return [
+        entry
+        for entry in simulator.requests()
+        if "userassignedidentities" in entry["path"].lower()
+    ]
+
+
+@pytest.mark.parametrize(
+    ("typed", "principal", "name"),
+    [
+        pytest.param(
+            "aaaaaaaa-0000-4000-8000-000000000011",
+            "bbbbbbbb-0000-4000-8000-000000000012",
+            "ci-deployer",
+            id="ci-deployer-client",
+        ),
+        pytest.param(
+            "aaaaaaaa-0000-4000-8000-000000000021",
+            "bbbbbbbb-0000-4000-8000-000000000022",
+            "aks-agentpool",
+            id="agent-pool-client",
+        ),
+        pytest.param(IDENTITY_RESOURCE_ID, PRINCIPAL, "userflyterole", id="resource"),
+        pytest.param(
+            IDENTITY_RESOURCE_ID.upper(), PRINCIPAL, "userflyterole", id="resource-up"
+        ),
+        pytest.param(
+            IDENTITY_RESOURCE_ID.replace("resourcegroups", "resourceGroups"),
+            PRINCIPAL,
+            "userflyterole",
+            id="resource-camel",
+        ),
+    ],
+)
+@pytest.mark.parametrize("command", ["grant", "verify", "revoke"])
+def test_principal_option_swaps_to_principal(
+    simulator: SimulatorEndpoint, command: str, typed: str, principal: str, name: str
+) -> None:
+    arguments = [command, SECRET, "--principal-id", typed]
+    if command == "grant":
+        arguments.append("--dry-run")
+
+    result = run(*arguments)
+
+    assert result.exit_code in (0, 1), result.output
+    assert "Error:" not in result.stderr
+    assert "Note: " in result.stderr
+    assert name in result.stderr
+    assert f"principal ID {principal}" in result.stderr
+    assert "the client ID is what workload identity uses" in result.stderr
+    assert "the principal ID (object ID) is what RBAC uses" in result.stderr
+    if command == "grant":
+        assert f"Principal:   {principal}" in result.stdout
+    if command == "verify":
+        assert f"lets {principal} read" in result.stderr
+    [listing] = identity_list_requests(simulator)
+    assert "resourcegroups" not in listing["path"].lower()
+
+
+def test_grant_principal_outside_profile_group(simulator: SimulatorEndpoint) -> None:
+    assert run("profile", "set", "--resource-group", "rg-union-dp").exit_code == 0
+
+    result = run(
+        "grant",
+        SECRET,
+        "--principal-id",
+        "aaaaaaaa-0000-4000-8000-000000000011",
+        "--dry-run",
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "Principal:   bbbbbbbb-0000-4000-8000-000000000012" in result.stdout
+
+
+def test_grant_unknown_guid_warns_and_passes(simulator: SimulatorEndpoint) -> None:
+    unknown = "cccccccc-0000-4000-8000-000000000099"
+
+    result = run("grant", SECRET, "--principal-id", unknown, "--dry-run")
+
+    assert result.exit_code == 0, result.output
+    assert f"Principal:   {unknown}" in result.stdout
+    assert "Warning: " in result.stderr
+    assert "neither the principal ID nor the client ID" in result.stderr
+
+
+def test_grant_typed_principal_no_note(simulator: SimulatorEndpoint) -> None:
+    result = run("grant", SECRET, "--principal-id", PRINCIPAL, "--dry-run")
+
+    assert result.exit_code == 0, result.output
+    assert "Note: " not in result.stderr
+    assert "Warning: " not in result.stderr
+
+
+def test_principal_option_rejects_other_resource_id() -> None:
+    vault_id = (
+        "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/rg"
+        "/providers/Microsoft.KeyVault/vaults/kv-demo"
+    )
+
+    result = run("grant", SECRET, "--principal-id", vault_id)
+
+    assert result.exit_code == 2
+    assert "resource ID" in result.stderr
+    assert "Pass only" not in result.stderr
+
+
+# --- grant: existing assignment, pre-flight checks ------------------------------------
+
+
+def make_assignment(
+    simulator: SimulatorEndpoint,
+    scope: str,
+    role_guid: str,
+    principal_id: str,
+    principal_type: str,
+) -> str:
+    """Create a role assignment with a random name, as another tool would."""
+    import uuid
+
+    from azure.mgmt.authorization.v2022_04_01.models import (
+        RoleAssignmentCreateParameters,
+    )
+
+    from akv_helpers.connection import connect
+    from akv_helpers.profile import Profile
+    from akv_helpers.roles import role_definition_id
+
+    connection = connect(Profile(mode="simulator"))
+    subscription = connection.subscription_id
+    parameters = RoleAssignmentCreateParameters(
+        role_definition_id=role_definition_id(role_guid, subscription),
+        principal_id=principal_id,
+        principal_type=principal_type,
+    )
+    created = connection.authorization().role_assignments.create(
+        scope, str(uuid.uuid4()), parameters
+    )
+    return str(created.id)
+
+
+SECRET_SCOPE = (
+    "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/rg-union-dp"
+    "/providers/Microsoft.KeyVault/vaults/kv-demo/secrets/db-pass"
+)
+SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+KEY_VAULT_READER = "21090545-7ca7-4776-b22c-e363652d74d2"
+OPERATOR = "dddddddd-0000-4000-8000-000000000004"
+MISSING_VERSION = "0123456789abcdef0123456789abcdef"
+
+
+def test_grant_existing_other_name_reports_id(simulator: SimulatorEndpoint) -> None:
+    existing = make_assignment(
+        simulator, SECRET_SCOPE, SECRETS_USER, PRINCIPAL, "ServicePrincipal"
+    )
+
+    result = run("grant", SECRET, "--principal-id", PRINCIPAL)
+
+    assert result.exit_code == 0, result.output
+    assert f"already granted: {existing}" in result.stdout
+    assert "None" not in result.stdout
+    assert load_profile().assignment_id == existing
+    assert load_profile().assignment_created_by_kit is False
+
+
+def test_grant_pinned_missing_version_unchecked(simulator: SimulatorEndpoint) -> None:
+    result = run(
+        "grant",
+        f"{SECRET}/{MISSING_VERSION}",
+        "--principal-id",
+        PRINCIPAL,
+        "--dry-run",
+    )
+
+    assert result.exit_code == 0, result.output
+    assert f"version {MISSING_VERSION} of db-pass could not be checked" in result.stderr
+    assert "Key Vault Reader" in result.stderr
+
+
+def test_grant_pinned_missing_version_warns(simulator: SimulatorEndpoint) -> None:
+    vault_scope = SECRET_SCOPE.rsplit("/secrets/", 1)[0]
+    make_assignment(simulator, vault_scope, KEY_VAULT_READER, OPERATOR, "User")
+
+    missing = run(
+        "grant",
+        f"{SECRET}/{MISSING_VERSION}",
+        "--principal-id",
+        PRINCIPAL,
+        "--dry-run",
+    )
+    older = run(
+        "grant",
+        f"{SECRET}/0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+        "--principal-id",
+        PRINCIPAL,
+        "--dry-run",
+    )
+
+    assert missing.exit_code == 0, missing.output
+    assert (
+        f"Warning: version {MISSING_VERSION} of the secret db-pass was not found"
+        in (missing.stderr)
+    )
+    assert "0f1e2d3c4b5a69788796a5b4c3d2e1f0" in missing.stderr
+    assert "7c4a8d09ca3762af61e59520943dc264" in missing.stderr
+    assert older.exit_code == 0, older.output
+    assert "Warning:" not in older.stderr
+    assert "not the current version 7c4a8d09ca3762af61e59520943dc264" in older.stderr
+
+
+@pytest.mark.parametrize(
+    ("scenario", "expected"),
+    [
+        ("public-access-disabled", "public network access disabled"),
+        ("firewall-deny", "firewall that denies by default"),
+        ("secret-expired", "has expired"),
+    ],
+)
+def test_grant_prints_preflight_notes(
+    simulator: SimulatorEndpoint, scenario: str, expected: str
+) -> None:
+    simulator.apply_scenario(scenario)
+
+    dry = run("grant", SECRET, "--principal-id", PRINCIPAL, "--dry-run")
+    granted = run("grant", SECRET, "--principal-id", PRINCIPAL)
+
+    assert dry.exit_code == 0, dry.output
+    assert expected in dry.stderr
+    assert granted.exit_code == 0, granted.output
+    assert expected in granted.stderr
+    assert "\ngranted: /subscriptions/" in granted.stdout
+
+
+def test_grant_disabled_secret_rejected(simulator: SimulatorEndpoint) -> None:
+    simulator.apply_scenario("secret-disabled")
+
+    result = run("grant", SECRET, "--principal-id", PRINCIPAL, "--dry-run")
+
+    assert result.exit_code == 1
+    assert "Error: " in result.stderr
+    assert "disabled" in result.stderr
+
+
+def test_verify_access_policy_vault_as_grant(simulator: SimulatorEndpoint) -> None:
+    legacy = "https://kv-legacy.vault.azure.net/secrets/api-key"
+
+    verified = run("verify", legacy, "--principal-id", PRINCIPAL)
+    granted = run("grant", legacy, "--principal-id", PRINCIPAL)
+
+    assert verified.exit_code == 1
+    assert "akv-onboard grant" not in verified.stderr
+    assert verified.stderr.startswith("Error: ")
+    assert verified.stderr == granted.stderr
+
+
+# --- find-identity across the subscription -------------------------------------------
+
+
+@pytest.mark.parametrize("flag", ["--subscription-wide", "--all-resource-groups"])
+def test_find_identity_subscription_wide(
+    simulator: SimulatorEndpoint, flag: str
+) -> None:
+    assert run("profile", "set", "--resource-group", "rg-tools").exit_code == 0
+
+    result = run("find-identity", flag)
+
+    assert result.exit_code == 0, result.output
+    assert "userflyterole" in result.stdout
+    [listing] = identity_list_requests(simulator)
+    assert "resourcegroups" not in listing["path"].lower()
+
+
+def test_find_identity_fix_names_real_option(simulator: SimulatorEndpoint) -> None:
+    result = run("find-identity", "--resource-group", "rg-tools")
+
+    assert result.exit_code == 1
+    assert "--subscription-wide" in result.stderr
+    assert "--subscription-wide" in all_options(("find-identity",))
+
+
+def test_find_identity_group_and_wide_conflict() -> None:
+    result = run("find-identity", "--resource-group", "rg-tools", "--subscription-wide")
+
+    assert result.exit_code == 2
+    assert "not both" in result.stderr
+
+
+# --- commands quoted in the package's text -----------------------------------------
+
+PACKAGE = Path(__file__).resolve().parents[1] / "akv_helpers"
+_QUOTED_COMMAND = re.compile(r"akv-onboard((?: +[^\s`'\"(),;]+)*)")
+
+
+def all_options(path: tuple[str, ...]) -> set[str]:
+    command: click.Command = main
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    return {
+        option
+        for parameter in command.params
+        for option in (*parameter.opts, *parameter.secondary_opts)
+    } | {"--help", "-h"}
+
+
+def source_texts(path: Path) -> Iterator[str]:
+    """Yield the string constants of a module, with f-string fields as ``{}``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            yield "".join(
+                part.value if isinstance(part, ast.Constant) else "{}"
+                for part in node.values
+            )
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            yield node.value
+
+
+def quoted_commands() -> list[tuple[str, list[str]]]:
+    found: list[tuple[str, list[str]]] = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for text in source_texts(path):
+            for match in _QUOTED_COMMAND.finditer(text):
+                words = [word.rstrip(".:") for word in match.group(1).split()]
+                found.append((f"{path.relative_to(PACKAGE)}: {match.group(0)}", words))
+    return found
+
+
+def resolve_quoted(words: list[str]) -> tuple[tuple[str, ...], list[str]]:
+    """Split a quoted command into its command path and the words after it."""
+    command: click.Command = main
+    path: list[str] = []
+    for index, word in enumerate(words):
+        if isinstance(command, click.Group) and word in command.commands:
+            command = command.commands[word]
+            path.append(word)
+            continue
+        return tuple(path), words[index:]
+    return tuple(path), []
+
+
+def test_quoted_commands_found() -> None:
+    texts = [text for text, _ in quoted_commands()]
+
+    assert any("profile set --subscription" in text for text in texts)
+    assert any("find-identity --subscription-wide" in text for text in texts)
+
+
+@pytest.mark.parametrize(("where", "words"), quoted_commands(), ids=lambda v: "")
+def test_quoted_command_options_exist(where: str, words: list[str]) -> None:
+    path, rest = resolve_quoted(words)
+    if not path:
+        # Prose such as "the akv-onboard command line", not a command.
+        assert not rest or not rest[0].startswith("-"), where
+        return
+    command: click.Command = main
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    if isinstance(command, click.Group) and rest and rest[0].islower():
+        assert rest[0].startswith("-") is False
+        assert rest[0] in command.commands, f"{where}: no subcommand {rest[0]!r}"
+    options = all_options(path)
+    for word in rest:
+        if word.startswith("-") and not word.startswith("-{"):
+            assert word.split("=", 1)[0] in options, f"{where}: no option {word!r}"
+
+
+def test_quoted_command_check_catches_wrong_option() -> None:
+    path, rest = resolve_quoted(["profile", "set", "--subscription-id", "<id>"])
+
+    assert path == ("profile", "set")
+    assert "--subscription-id" not in all_options(path)
+    assert "--subscription" in all_options(path)
+    assert rest == ["--subscription-id", "<id>"]
+
+
+# --- task: unwritable output, missing version ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make_out", "expected"),
+    [
+        pytest.param(lambda tmp: Path("/proc/x"), "/proc/x", id="proc"),
+        pytest.param(
+            lambda tmp: tmp / "file" / "sub", "file/sub", id="file-in-the-way"
+        ),
+        pytest.param(
+            lambda tmp: tmp / "locked" / "sub", "locked/sub", id="no-permission"
+        ),
+    ],
+)
+def test_task_generate_unwritable_out(
+    tmp_path: Path, make_out: Any, expected: str
+) -> None:
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "locked").mkdir(mode=0o500)
+    try:
+        result = run("task", "generate", SECRET, "--out", str(make_out(tmp_path)))
+    finally:
+        (tmp_path / "locked").chmod(0o700)
+
+    if os.geteuid() == 0 and "locked" in expected:
+        pytest.skip("root can write to a read-only folder")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("Error: Could not ")
+    assert expected in result.stderr
+    assert "Traceback" not in result.output
+    assert "folder" in result.stderr.splitlines()[-1]
+
+
+def test_task_run_missing_version_named(
+    simulator: SimulatorEndpoint, tmp_path: Path
+) -> None:
+    assert run("grant", SECRET, "--principal-id", PRINCIPAL).exit_code == 0
+
+    result = run(
+        "task",
+        "run",
+        f"{SECRET}/{MISSING_VERSION}",
+        "--principal-id",
+        PRINCIPAL,
+        "--out",
+        str(tmp_path),
+    )
+
+    assert result.exit_code == 1
+    assert f"version {MISSING_VERSION} of the secret db-pass was not found" in (
+        result.stdout
+    )
+    assert "0f1e2d3c4b5a69788796a5b4c3d2e1f0" in result.stdout
+    assert "7c4a8d09ca3762af61e59520943dc264" in result.stdout
+    assert f"akv-onboard task run {SECRET}`" in result.stdout
+
+
+# --- simulator restarted by a command ------------------------------------------------
+
+
+def test_command_says_simulator_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from akv_helpers.connection import stop_simulator
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("AKV_ONBOARD_HOME", str(home))
+    try:
+        first = run("find-identity")
+        second = run("find-identity")
+    finally:
+        stop_simulator(home)
+
+    assert first.exit_code == 0, first.output
+    assert "Started the simulator at https://127.0.0.1:" in first.stderr
+    assert "because none was running" in first.stderr
+    assert "Started the simulator" not in second.stderr

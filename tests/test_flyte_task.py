@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import errno
 import logging
 import os
 import re
@@ -726,3 +727,198 @@ def test_run_wrong_module_fails(
     assert f"{private_tempdir}/akv-onboard-run-" in result.output
     assert "/secrets/other" in result.output
     assert list(private_tempdir.iterdir()) == []
+
+
+# --- scrubbing case variants -------------------------------------------------------
+
+
+def test_scrub_case_variants() -> None:
+    value = "AKVSIM-CANARY-abc123_XYZ"
+    variants = [value.upper(), value.lower(), value.swapcase(), value.title()]
+    encoded = []
+    for variant in (value.upper(), value.lower()):
+        data = variant.encode()
+        encoded += [
+            data.hex(),
+            data.hex().upper(),
+            base64.b64encode(data).decode(),
+            base64.urlsafe_b64encode(data).decode().rstrip("="),
+        ]
+    text = "\n".join(f"line {form} end" for form in [*variants, *encoded])
+
+    scrubbed = scrub(text, value)
+
+    for form in [*variants, *encoded]:
+        assert form not in scrubbed
+    assert scrubbed.count("[redacted]") == len(variants) + len(encoded)
+    assert scrubbed.count("line ") == len(variants) + len(encoded)
+
+
+def test_scrub_unicode_case_variant() -> None:
+    value = "stra\u00dfe-geheim-123"
+
+    scrubbed = scrub(f"a {value.upper()} b {value.casefold()} c", value)
+
+    assert value.upper() not in scrubbed
+    assert value.casefold() not in scrubbed
+
+
+def test_scrub_output_withholds_split_upper_case() -> None:
+    value = "AKVSIM-CANARY-abcdefghijkl"
+    upper = value.upper()
+    output = f"start {upper[:10]}\n{upper[10:]} end"
+
+    assert "withheld" in flyte_task.scrub_output(output, value)
+
+
+# --- write errors ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make_out",
+    [
+        pytest.param(lambda tmp: Path("/proc/x"), id="proc"),
+        pytest.param(lambda tmp: tmp / "file" / "sub", id="file-in-the-way"),
+    ],
+)
+def test_write_module_os_error_is_kit_error(tmp_path: Path, make_out: object) -> None:
+    (tmp_path / "file").write_text("x")
+    assert callable(make_out)
+    out = make_out(tmp_path)
+
+    with pytest.raises(TaskRunError) as caught:
+        write_task_module(parse_secret_identifier(LATEST), out, pinned=False)
+
+    assert str(out) in caught.value.message
+    assert caught.value.message.startswith("Could not create the output directory")
+    assert "folder" in caught.value.fix
+
+
+@pytest.mark.parametrize(
+    ("error", "fix"),
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), "disk space"),
+        (OSError(errno.EROFS, "Read-only file system"), "read-only"),
+        (PermissionError(errno.EACCES, "Permission denied"), "permissions"),
+    ],
+)
+def test_write_error_names_path_and_fix(
+    tmp_path: Path, error: OSError, fix: str
+) -> None:
+    made = flyte_task.write_error(tmp_path / "x.py", error, "write the module")
+
+    assert made.message == (
+        f"Could not write the module at {tmp_path / 'x.py'}: {error.strerror}."
+    )
+    assert fix in made.fix
+
+
+def test_lay_out_secret_os_error_hides_value(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    identifier = parse_secret_identifier(PINNED)
+    value = "AKVSIM-CANARY-not-in-the-message"
+
+    with pytest.raises(TaskRunError) as caught:
+        lay_out_secret(tmp_path / "file" / "secrets", identifier, value)
+
+    assert "file/secrets" in caught.value.message
+    assert value not in str(caught.value)
+    assert caught.value.__cause__ is None
+
+
+# --- missing pinned version --------------------------------------------------------
+
+MISSING_VERSION = "0123456789abcdef0123456789abcdef"
+
+
+def test_run_missing_version_names_it(
+    simulator: SimulatorEndpoint, tmp_path: Path
+) -> None:
+    connection = connect(Profile(mode="simulator"))
+    identifier = parse_secret_identifier(f"{LATEST}/{MISSING_VERSION}")
+    module = write_task_module(identifier, tmp_path, pinned=True)
+    vault = find_vault(connection, identifier.vault_name)
+    plan = assignments.plan_grant(
+        connection.subscription_id, vault, identifier.name, PRINCIPAL
+    )
+    assignments.grant(connection, plan)
+
+    result = run_task_locally(connection, identifier, PRINCIPAL, module)
+
+    assert result.ok is False
+    assert result.stage == "fetch"
+    assert f"version {MISSING_VERSION} of the secret db-pass" in result.message
+    assert "was not found in the vault kv-demo" in result.message
+    assert VERSION in result.message
+    assert "7c4a8d09ca3762af61e59520943dc264" in result.message
+    assert LATEST in result.fix
+
+
+def test_run_missing_version_without_grant_lists_nothing(
+    simulator: SimulatorEndpoint, tmp_path: Path
+) -> None:
+    connection = connect(Profile(mode="simulator"))
+    identifier = parse_secret_identifier(f"{LATEST}/{MISSING_VERSION}")
+    module = write_task_module(identifier, tmp_path, pinned=True)
+
+    result = run_task_locally(connection, identifier, PRINCIPAL, module)
+
+    assert result.ok is False
+    assert "access denied" in result.message
+
+
+def test_run_missing_secret_names_vault(
+    simulator: SimulatorEndpoint, tmp_path: Path
+) -> None:
+    connection = connect(Profile(mode="simulator"))
+    identifier = parse_secret_identifier(
+        "https://kv-demo.vault.azure.net/secrets/no-such-secret"
+    )
+    module = write_task_module(identifier, tmp_path, pinned=False)
+    simulator.apply_scenario("grant-vault-scope")
+
+    result = run_task_locally(connection, identifier, PRINCIPAL, module)
+
+    assert result.ok is False
+    assert result.message == (
+        "the secret no-such-secret was not found in the vault kv-demo"
+    )
+
+
+# --- the task panel's message ------------------------------------------------------
+
+
+@pytest.mark.flyte
+def test_task_panel_success_single_period(
+    simulator: SimulatorEndpoint, tmp_path: Path
+) -> None:
+    from akv_helpers.profile import IdentityRef, save_profile
+    from akv_helpers.ui.task import TaskPanel
+
+    connection = connect(Profile(mode="simulator"))
+    identifier = parse_secret_identifier(LATEST)
+    vault = find_vault(connection, identifier.vault_name)
+    plan = assignments.plan_grant(
+        connection.subscription_id, vault, identifier.name, PRINCIPAL
+    )
+    assignments.grant(connection, plan)
+    identity = IdentityRef(
+        "userflyterole",
+        "rg-union-dp",
+        "/subscriptions/00000000-1111-2222-3333-444444444444/resourcegroups/"
+        "rg-union-dp/providers/Microsoft.ManagedIdentity/userAssignedIdentities/"
+        "userflyterole",
+        "aaaaaaaa-0000-4000-8000-000000000001",
+        PRINCIPAL,
+    )
+    save_profile(Profile(mode="simulator", secret_identifier=LATEST, identity=identity))
+    try:
+        panel = TaskPanel(connection, tmp_path)
+        panel._w_run.click()
+        status = panel._w_status.value
+    finally:
+        save_profile(Profile(mode="simulator"))
+
+    assert "Passed:" in status, status
+    assert "exercised." in status
+    assert ".." not in status.replace("...", "")

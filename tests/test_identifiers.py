@@ -887,7 +887,7 @@ def test_validate_guid_good(value: str, expected: str) -> None:
         pytest.param(
             f"/subscriptions/{PRINCIPAL}",
             "'/'",
-            f"Pass only the principal ID itself: '{PRINCIPAL}'",
+            "A resource ID does not contain the principal ID",
             id="resource-id-given",
         ),
         pytest.param(
@@ -980,3 +980,209 @@ def test_identifiers_import_is_pure() -> None:
     )
 
     assert json.loads(result.stdout) == []
+
+
+# --- long input in messages --------------------------------------------------------
+
+LONG = "a" * 100_000
+LONG_BAD = "z" * 100_000
+# A message quoting 100 kB of input must stay this short.
+MAX_MESSAGE_LENGTH = 2_000
+
+LONG_IDENTIFIERS = [
+    pytest.param(f"{VAULT}/secrets/{LONG}", "more than 127", id="name"),
+    pytest.param(f"{VAULT}/secrets/db_{LONG}", "more than 127", id="name-bad-chars"),
+    pytest.param(f"https://{LONG}.example.com/secrets/x", "not a Key Vault", id="host"),
+    pytest.param(f"https://{LONG}.managedhsm.azure.net/secrets/x", "HSM", id="hsm"),
+    pytest.param(
+        f"https://{LONG}.privatelink.vaultcore.azure.net/secrets/x",
+        "private DNS",
+        id="private-link",
+    ),
+    pytest.param(
+        f"https://{LONG}.vault.azure.net/secrets/x", "invalid vault name", id="vault"
+    ),
+    pytest.param(f"{GROUP}/{LONG}", "invalid version", id="version"),
+    pytest.param(f"{GROUP}/{LONG_BAD}", "invalid version", id="version-non-hex"),
+    pytest.param(f"{PINNED}/{LONG}", "after the version", id="after-version"),
+    pytest.param(f"{LONG}://kv-demo.vault.azure.net/secrets/x", "scheme", id="scheme"),
+    pytest.param(
+        f"https://kv-demo.vault.azure.net:{'1' * 100_000}/secrets/x", "port", id="port"
+    ),
+    pytest.param(
+        f"https://kv-dem\u043e.vault.azure.net/secrets/{LONG}",
+        "non-ASCII",
+        id="lookalike",
+    ),
+    pytest.param(f"{GROUP}%20{LONG}", "percent-encoding", id="percent"),
+    pytest.param(f"{VAULT}/certificates/{LONG}", "certificate", id="certificate"),
+    pytest.param(f"{VAULT}/deletedsecrets/{LONG}", "deleted secret", id="deleted"),
+    pytest.param(f"{VAULT}/{LONG}", "instead of /secrets/", id="other-path"),
+    pytest.param(
+        f"https://{LONG}@kv-demo.vault.azure.net/secrets/x", "user", id="user"
+    ),
+    pytest.param(f"{GROUP}?{LONG}", "query string", id="query"),
+    pytest.param(f"{VAULT}//secrets/{LONG}", "empty path segment", id="double-slash"),
+    pytest.param(
+        f"kv-demo.vault.azure.net/secrets/{LONG}", "no scheme", id="no-scheme"
+    ),
+    pytest.param(
+        f"http://kv-demo.vault.azure.net/secrets/{LONG}", "http://", id="http"
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "reason"), LONG_IDENTIFIERS)
+def test_parse_identifier_long_input_bounded(text: str, reason: str) -> None:
+    with pytest.raises(InvalidSecretIdentifierError) as caught:
+        parse_secret_identifier(text)
+
+    assert len(str(caught.value)) < MAX_MESSAGE_LENGTH
+    assert reason in caught.value.message
+    assert SECRET_IDENTIFIER_SHAPE in caught.value.message
+    assert len(caught.value.value) < MAX_MESSAGE_LENGTH
+
+
+@pytest.mark.parametrize(
+    ("check", "text", "reason"),
+    [
+        pytest.param(validate_secret_name, LONG, "more than 127", id="secret"),
+        pytest.param(
+            validate_secret_name, "d\u044c" + LONG, "non-ASCII", id="secret-u"
+        ),
+        pytest.param(validate_vault_name, LONG, "more than 24", id="vault"),
+        pytest.param(validate_vault_name, "\u0430" + LONG, "non-ASCII", id="vault-u"),
+        pytest.param(validate_secret_version, LONG, "instead of 32", id="version"),
+        pytest.param(validate_secret_version, LONG_BAD, "hexadecimal", id="version-z"),
+        pytest.param(validate_resource_group_name, LONG, "more than 90", id="group"),
+        pytest.param(validate_identity_name, LONG, "characters long", id="identity"),
+    ],
+)
+def test_validate_name_long_input_bounded(
+    check: object, text: str, reason: str
+) -> None:
+    assert callable(check)
+    with pytest.raises(InvalidNameError) as caught:
+        check(text)
+
+    assert len(str(caught.value)) < MAX_MESSAGE_LENGTH
+    assert reason in caught.value.message
+
+
+def test_lookalike_suggestion_is_cut() -> None:
+    with pytest.raises(InvalidNameError) as caught:
+        validate_secret_name("d\u0430" + LONG)
+
+    assert "Type the secret name again by hand: 'da" in caught.value.fix
+    assert "…'" in caught.value.fix
+    assert len(caught.value.fix) < MAX_MESSAGE_LENGTH
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        pytest.param(LONG, "hexadecimal digits instead of 32", id="hex"),
+        pytest.param(LONG_BAD, "which a GUID does not have", id="letters"),
+        pytest.param("{" + LONG + "}", "braces", id="braces"),
+        pytest.param(f"{'b' * 8}-{LONG}", "hexadecimal digits", id="guid-like"),
+        pytest.param(f"/subscriptions/{LONG}", "resource ID", id="resource-id"),
+        pytest.param(
+            "x" + "bbbbbbbb-0000-4000-8000-000000000002" + LONG_BAD,
+            "a GUID does not",
+            id="inside",
+        ),
+    ],
+)
+def test_validate_guid_long_input_bounded(value: str, reason: str) -> None:
+    with pytest.raises(InvalidIdError) as caught:
+        validate_guid(value, "principal ID")
+
+    assert len(str(caught.value)) < MAX_MESSAGE_LENGTH
+    assert reason in caught.value.message
+
+
+# --- resource IDs where a GUID belongs -----------------------------------------------
+
+IDENTITY_RESOURCE_ID = (
+    "/subscriptions/00000000-1111-2222-3333-444444444444/resourcegroups/rg-union-dp"
+    "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/userflyterole"
+)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(IDENTITY_RESOURCE_ID, id="as-returned"),
+        pytest.param(IDENTITY_RESOURCE_ID.upper(), id="upper"),
+        pytest.param(IDENTITY_RESOURCE_ID + "/", id="trailing-slash"),
+    ],
+)
+def test_validate_guid_identity_resource_id(value: str) -> None:
+    with pytest.raises(InvalidIdError) as caught:
+        validate_guid(value, "principal ID")
+
+    message = str(caught.value)
+    assert "is an Azure resource ID" in caught.value.message
+    assert "00000000-1111-2222-3333-444444444444'" not in caught.value.fix
+    assert "Pass only" not in message
+    assert "properties.principalId" in caught.value.fix
+    assert (
+        "az identity show --ids <resource ID> --query principalId -o tsv"
+        in caught.value.fix
+    )
+
+
+def test_validate_guid_client_id_from_resource_id() -> None:
+    with pytest.raises(InvalidIdError) as caught:
+        validate_guid(IDENTITY_RESOURCE_ID, "client ID")
+
+    assert "properties.clientId" in caught.value.fix
+    assert "--query clientId" in caught.value.fix
+
+
+def test_validate_guid_other_resource_id_no_guess() -> None:
+    vault_id = (
+        "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/rg"
+        "/providers/Microsoft.KeyVault/vaults/kv-demo"
+    )
+    with pytest.raises(InvalidIdError) as caught:
+        validate_guid(vault_id, "tenant ID")
+
+    assert "resource ID" in caught.value.message
+    assert "00000000-1111-2222-3333-444444444444'" not in caught.value.fix
+
+
+def test_validate_guid_subscription_from_its_resource_id() -> None:
+    with pytest.raises(InvalidIdError) as caught:
+        validate_guid(IDENTITY_RESOURCE_ID, "subscription ID")
+
+    assert "'00000000-1111-2222-3333-444444444444'" in caught.value.fix
+
+
+# --- message joins -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("not exercised.", "not exercised."),
+        ("not exercised", "not exercised."),
+        ("not exercised.  ", "not exercised."),
+        ("Is it?", "Is it?"),
+        ("cut…", "cut…"),
+        ("", ""),
+    ],
+)
+def test_end_sentence(text: str, expected: str) -> None:
+    from akv_helpers._text_checks import end_sentence
+
+    assert end_sentence(text) == expected
+
+
+def test_join_sentences_no_doubled_period() -> None:
+    from akv_helpers._text_checks import join_sentences
+
+    joined = join_sentences("Passed: done.", "", "Run it on Union", "Then verify.")
+
+    assert joined == "Passed: done. Run it on Union. Then verify."
+    assert ".." not in joined

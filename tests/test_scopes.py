@@ -431,3 +431,59 @@ def test_role_assignment_name_rejects_bad_input(
 ) -> None:
     with pytest.raises(error):
         role_assignment_name(scope, role, principal)
+
+
+# --- long input in messages --------------------------------------------------------
+
+LONG = "a" * 100_000
+MAX_MESSAGE_LENGTH = 2_000
+
+
+@pytest.mark.parametrize(
+    ("scope", "reason"),
+    [
+        pytest.param(f"{SECRET_SCOPE}/{LONG}", "after the secret name", id="extra"),
+        pytest.param(f"{SECRET_SCOPE}/{LONG}/b", "after the secret name", id="extra2"),
+        pytest.param(
+            f"/subscriptions/{SUBSCRIPTION}/{LONG}/rg-union-dp", "belongs", id="segment"
+        ),
+        pytest.param(LONG, "does not start with '/'", id="no-slash"),
+        pytest.param(f"{SECRET_SCOPE}\u0430{LONG}", "non-ASCII", id="lookalike"),
+        pytest.param(
+            f"https://kv-demo.vault.azure.net/secrets/{LONG}", "URL", id="data-plane"
+        ),
+        pytest.param(
+            SECRET_SCOPE.replace(SUBSCRIPTION, LONG), "invalid part", id="subscription"
+        ),
+        pytest.param(
+            SECRET_SCOPE.replace("db-pass", LONG), "invalid part", id="secret-name"
+        ),
+        pytest.param(
+            SECRET_SCOPE.replace("rg-union-dp", LONG), "invalid part", id="group"
+        ),
+        pytest.param(f"/{LONG}//x", "empty segment", id="double-slash"),
+    ],
+)
+def test_parse_scope_long_input_bounded(scope: str, reason: str) -> None:
+    with pytest.raises(InvalidScopeError) as caught:
+        parse_secret_scope(scope)
+
+    assert len(str(caught.value)) < MAX_MESSAGE_LENGTH
+    assert reason in caught.value.message
+
+
+def test_role_assignment_name_long_scope_bounded() -> None:
+    with pytest.raises(InvalidScopeError) as caught:
+        role_assignment_name(LONG, SECRETS_USER, PRINCIPAL)
+
+    assert len(str(caught.value)) < MAX_MESSAGE_LENGTH
+
+
+def test_build_scope_long_parts_bounded() -> None:
+    with pytest.raises(InvalidNameError) as caught:
+        build_secret_scope(SUBSCRIPTION, "rg-union-dp", "kv-demo", LONG)
+    assert len(str(caught.value)) < MAX_MESSAGE_LENGTH
+
+    with pytest.raises(InvalidIdError) as guid_caught:
+        build_vault_scope(LONG, "rg-union-dp", "kv-demo")
+    assert len(str(guid_caught.value)) < MAX_MESSAGE_LENGTH

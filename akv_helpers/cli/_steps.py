@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import click
 
-from akv_helpers.errors import IdentityNotFoundError, KitError, NotConfiguredError
-from akv_helpers.profile import Profile, save_profile
+from akv_helpers.errors import KitError, NotConfiguredError
+from akv_helpers.profile import Profile, kit_home, save_profile
 
 if TYPE_CHECKING:
     from akv_helpers.connection import Connection
@@ -28,6 +30,8 @@ __all__ = [
 
 MODE_VARIABLE = "AKV_ONBOARD_MODE"
 
+logger = logging.getLogger(__name__)
+
 
 def effective_mode(profile: Profile) -> str:
     """Return the mode from ``$AKV_ONBOARD_MODE``, else from the profile."""
@@ -43,11 +47,41 @@ def effective_mode(profile: Profile) -> str:
 
 
 def open_connection(profile: Profile) -> Connection:
-    """Connect in the mode that ``$AKV_ONBOARD_MODE`` or the profile sets."""
+    """Connect in the mode that ``$AKV_ONBOARD_MODE`` or the profile sets.
+
+    In simulator mode a simulator that is not running is started; the command
+    then says so on stderr with its address, because the address changes.
+    """
     from akv_helpers.connection import connect
 
     mode = effective_mode(profile)
-    return connect(profile, mode="azure" if mode == "azure" else "simulator")
+    if mode == "azure":
+        return connect(profile, mode="azure")
+    previous_pid = _discovered_simulator_pid()
+    connection = connect(profile, mode="simulator")
+    endpoint = connection.simulator
+    if endpoint is not None and endpoint.pid != previous_pid:
+        logger.info(
+            "Started the simulator at %s (pid %d)", endpoint.arm_url, endpoint.pid
+        )
+        click.echo(
+            f"Started the simulator at {endpoint.arm_url} (pid {endpoint.pid}), "
+            "because none was running.",
+            err=True,
+        )
+    return connection
+
+
+def _discovered_simulator_pid() -> int | None:
+    """Return the pid of the running simulator, from its discovery file, or None."""
+    path = kit_home() / "simulator" / "simulator.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        pid = int(data["pid"])
+        os.kill(pid, 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return pid
 
 
 def identity_rows(candidates: Sequence[IdentityCandidate]) -> list[list[str]]:
@@ -86,35 +120,22 @@ def resolve_principal(
 ) -> tuple[str, Profile]:
     """Choose the principal ID: typed, the profile's identity, or a single match.
 
-    A typed client ID of a known identity is replaced by its principal ID, with a
-    note on stderr, because role assignments need the principal ID.
+    A typed principal ID, client ID or identity resource ID is matched against
+    every user-assigned identity of the subscription. A client ID or resource ID
+    is replaced by the identity's principal ID, with a note on stderr, because
+    role assignments need the principal ID. A GUID of no identity is used as
+    typed, with a warning on stderr.
     """
-    from akv_helpers.identities import find_identities, resolve_principal_id
+    from akv_helpers.identities import find_identities, resolve_typed_principal
 
     identity = profile.identity
     if typed is not None:
-        if identity is not None and typed in (
-            identity.principal_id,
-            identity.client_id,
-        ):
-            if typed == identity.client_id:
-                click.echo(
-                    f"Note: {typed} is the client ID of {identity.name}; using its "
-                    f"principal ID {identity.principal_id}, which RBAC uses.",
-                    err=True,
-                )
-            return identity.principal_id, profile
-        try:
-            candidates = find_identities(connection, profile.resource_group)
-        except IdentityNotFoundError:
-            return typed, profile
-        for candidate in candidates:
-            if typed in (candidate.principal_id, candidate.client_id):
-                choice = resolve_principal_id(candidate, typed)
-                if choice.swapped:
-                    click.echo(f"Note: {choice.explanation}", err=True)
-                return choice.principal_id, profile
-        return typed, profile
+        choice = resolve_typed_principal(connection, typed, identity)
+        if choice.swapped:
+            click.echo(f"Note: {choice.explanation}", err=True)
+        elif choice.typed_kind == "unknown":
+            click.echo(f"Warning: {choice.explanation}", err=True)
+        return choice.principal_id, profile
 
     if identity is not None:
         return identity.principal_id, profile

@@ -19,7 +19,9 @@ __all__ = [
     "MODES",
     "PRINCIPAL_ID",
     "SECRET_ID",
+    "PRINCIPAL_REFERENCE",
     "GuidType",
+    "PrincipalReferenceType",
     "ResourceGroupType",
     "SecretIdType",
     "principal_option",
@@ -86,8 +88,39 @@ class ResourceGroupType(_TextBase):
             self.fail(str(error), param, ctx)
 
 
+class PrincipalReferenceType(_TextBase):
+    """A principal ID, a client ID or a managed identity's resource ID.
+
+    A GUID is returned in canonical form and a resource ID as typed; the command
+    resolves either against the subscription's identities.
+    """
+
+    name = "principal_id"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> str:
+        """Accept a GUID or a resource ID, or fail with `validate_guid`'s message."""
+        text = str(value).strip()
+        if text.lower().startswith("/subscriptions/"):
+            from azure.mgmt.core.tools import is_valid_resource_id
+
+            if is_valid_resource_id(text.rstrip("/")) and _is_identity_path(text):
+                return text.rstrip("/")
+        try:
+            return validate_guid(text, "principal ID")
+        except InvalidInputError as error:
+            self.fail(str(error), param, ctx)
+
+
+def _is_identity_path(text: str) -> bool:
+    segments = text.lower().rstrip("/").split("/")
+    return segments[-2:-1] == ["userassignedidentities"] and "providers" in segments
+
+
 SECRET_ID = SecretIdType()
 PRINCIPAL_ID = GuidType("principal ID")
+PRINCIPAL_REFERENCE = PrincipalReferenceType()
 MODES = click.Choice(["simulator", "azure"])
 
 
@@ -95,7 +128,11 @@ def principal_option(function: _F) -> _F:
     """Add ``--principal-id`` to a command."""
     return click.option(
         "--principal-id",
-        type=PRINCIPAL_ID,
+        type=PRINCIPAL_REFERENCE,
         default=None,
-        help="Principal (object) ID of the identity; default: the profile's.",
+        help=(
+            "Principal (object) ID of the identity, or its client ID or resource "
+            "ID, which the command replaces by the principal ID; default: the "
+            "profile's identity."
+        ),
     )(function)

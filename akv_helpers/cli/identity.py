@@ -24,15 +24,29 @@ __all__ = ["COMMANDS", "find_identity"]
     default=None,
     help="Search this resource group; default: the profile's, else the subscription.",
 )
+@click.option(
+    "--subscription-wide",
+    "--all-resource-groups",
+    "subscription_wide",
+    is_flag=True,
+    help="Search every resource group of the subscription, not the profile's.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the candidates as JSON.")
 @kit_errors
-def find_identity(resource_group: str | None, as_json: bool) -> None:
+def find_identity(
+    resource_group: str | None, subscription_wide: bool, as_json: bool
+) -> None:
     """Find the Union data-plane identity (userflyterole or flyteuser...)."""
     from akv_helpers.identities import find_identities
 
+    if subscription_wide and resource_group is not None:
+        raise click.UsageError(
+            "Give either --resource-group or --subscription-wide, not both."
+        )
     profile = load_profile()
     connection = open_connection(profile)
-    candidates = find_identities(connection, resource_group or profile.resource_group)
+    group = None if subscription_wide else resource_group or profile.resource_group
+    candidates = find_identities(connection, group)
     if as_json:
         echo_json(as_dict(candidates))
     else:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from akv_helpers._text_checks import end_sentence
 from akv_helpers.cli._output import kit_errors
 from akv_helpers.cli._steps import open_connection, resolve_principal
 from akv_helpers.cli._types import SECRET_ID, principal_option
@@ -102,11 +103,11 @@ def task_run(
 
     profile = load_profile()
     connection = open_connection(profile)
-    if connection.mode == "simulator":
+    if connection.mode == "simulator" or principal_id is not None:
         principal, profile = resolve_principal(connection, profile, principal_id)
     else:
         identity = profile.identity
-        principal = principal_id or (identity.principal_id if identity else "")
+        principal = identity.principal_id if identity else ""
     path = write_task_module(secret_id, out, pinned=secret_id.version is not None)
     result = run_task_locally(connection, secret_id, principal, path, timeout=timeout)
 
@@ -120,9 +121,11 @@ def task_run(
     if result.expected_fingerprint is not None:
         click.echo(f"Expected fingerprint: {result.expected_fingerprint}")
     if result.ok:
-        click.echo(f"Passed: {result.message}")
+        click.echo(end_sentence(f"Passed: {result.message}"))
     else:
-        click.echo(f"Failed at the {result.stage} stage: {result.message}")
+        click.echo(
+            end_sentence(f"Failed at the {result.stage} stage: {result.message}")
+        )
     if result.fix:
         click.echo(result.fix)
     click.echo(f"Took {result.duration_seconds:.1f} s.")

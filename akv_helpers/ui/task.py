@@ -10,6 +10,7 @@ import ipywidgets as widgets
 
 from akv_helpers import connection as connections
 from akv_helpers import flyte_task, vaults
+from akv_helpers._text_checks import end_sentence
 from akv_helpers.errors import KitError, NotConfiguredError
 from akv_helpers.identifiers import SecretIdentifier, parse_secret_identifier
 from akv_helpers.profile import kit_home
@@ -192,7 +193,7 @@ class TaskPanel(Panel):
         )
         if result.ok:
             self._show(
-                status_line("ok", f"Passed: {result.message}.", result.fix)
+                status_line("ok", end_sentence(f"Passed: {result.message}"), result.fix)
                 + definition_list([("fingerprint", result.fingerprint)])
             )
             return
@@ -204,7 +205,8 @@ class TaskPanel(Panel):
             self._w_log.append_stdout(output)
             lines = output.splitlines()[-SHOWN_OUTPUT_LINES:]
             output_html = code_block("\n".join(lines))
-        self._show(status_line("error", f"{result.message}.", detail) + output_html)
+        message = end_sentence(result.message)
+        self._show(status_line("error", message, detail) + output_html)
 
 
 def _ends_with_version(text: str) -> bool:

@@ -12,9 +12,12 @@ from akv_helpers.identities import (
     CLIENT_ID_EXPLANATION,
     IdentityCandidate,
     find_identities,
+    list_identities,
     resolve_principal_id,
+    resolve_typed_principal,
     to_identity_ref,
 )
+from akv_helpers.profile import IdentityRef
 
 SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
 CLIENT_ID = "aaaaaaaa-0000-4000-8000-000000000001"
@@ -147,3 +150,166 @@ def test_resolve_not_a_guid() -> None:
     with pytest.raises(InvalidIdError) as caught:
         resolve_principal_id(CANDIDATE, "userflyterole")
     assert "userflyterole" in caught.value.message
+
+
+# --- resolving a typed ID against the whole subscription --------------------------
+
+CI_DEPLOYER_CLIENT = "aaaaaaaa-0000-4000-8000-000000000011"
+CI_DEPLOYER_PRINCIPAL = "bbbbbbbb-0000-4000-8000-000000000012"
+AGENT_POOL_CLIENT = "aaaaaaaa-0000-4000-8000-000000000021"
+AGENT_POOL_PRINCIPAL = "bbbbbbbb-0000-4000-8000-000000000022"
+
+
+def test_list_identities_every_name(
+    fresh_sim: SimulatorEndpoint, connection: Connection
+) -> None:
+    names = {item.name for item in list_identities(connection)}
+
+    assert {"userflyterole", "ci-deployer", "aks-agentpool"} <= names
+    [request] = _arm_requests(fresh_sim)
+    assert "resourcegroups" not in request["path"].lower()
+
+
+@pytest.mark.parametrize(
+    ("typed", "principal", "kind", "name"),
+    [
+        pytest.param(
+            CI_DEPLOYER_CLIENT,
+            CI_DEPLOYER_PRINCIPAL,
+            "client ID",
+            "ci-deployer",
+            id="ci-client",
+        ),
+        pytest.param(
+            AGENT_POOL_CLIENT,
+            AGENT_POOL_PRINCIPAL,
+            "client ID",
+            "aks-agentpool",
+            id="pool-client",
+        ),
+        pytest.param(
+            CI_DEPLOYER_PRINCIPAL,
+            CI_DEPLOYER_PRINCIPAL,
+            "principal ID",
+            "ci-deployer",
+            id="ci-principal",
+        ),
+        pytest.param(
+            CLIENT_ID.upper(),
+            PRINCIPAL_ID,
+            "client ID",
+            "userflyterole",
+            id="client-upper",
+        ),
+        pytest.param(
+            RESOURCE_ID, PRINCIPAL_ID, "resource ID", "userflyterole", id="resource-id"
+        ),
+        pytest.param(
+            RESOURCE_ID.upper(),
+            PRINCIPAL_ID,
+            "resource ID",
+            "userflyterole",
+            id="resource-id-upper",
+        ),
+        pytest.param(
+            RESOURCE_ID.lower() + "/",
+            PRINCIPAL_ID,
+            "resource ID",
+            "userflyterole",
+            id="resource-id-lower",
+        ),
+    ],
+)
+def test_resolve_typed_against_subscription(
+    fresh_sim: SimulatorEndpoint,
+    connection: Connection,
+    typed: str,
+    principal: str,
+    kind: str,
+    name: str,
+) -> None:
+    choice = resolve_typed_principal(connection, typed)
+
+    assert choice.principal_id == principal
+    assert choice.typed_kind == kind
+    assert choice.identity is not None
+    assert choice.identity.name == name
+    if kind != "principal ID":
+        assert CLIENT_ID_EXPLANATION in choice.explanation
+        assert principal in choice.explanation
+    assert len(_arm_requests(fresh_sim)) == 1
+
+
+def test_resolve_typed_unknown_guid_passes_with_warning(
+    fresh_sim: SimulatorEndpoint, connection: Connection
+) -> None:
+    unknown = "cccccccc-0000-4000-8000-000000000099"
+
+    choice = resolve_typed_principal(connection, unknown.upper())
+
+    assert choice.principal_id == unknown
+    assert choice.typed_kind == "unknown"
+    assert choice.swapped is False
+    assert "neither the principal ID nor the client ID" in choice.explanation
+    assert "--subscription-wide" in choice.explanation
+
+
+def test_resolve_typed_known_identity_no_request(
+    fresh_sim: SimulatorEndpoint, connection: Connection
+) -> None:
+    known = to_identity_ref(CANDIDATE)
+
+    choice = resolve_typed_principal(connection, CLIENT_ID, known)
+
+    assert choice.principal_id == PRINCIPAL_ID
+    assert choice.typed_kind == "client ID"
+    assert _arm_requests(fresh_sim) == []
+
+
+def test_resolve_typed_profile_identity_other_client(
+    fresh_sim: SimulatorEndpoint, connection: Connection
+) -> None:
+    known = IdentityRef(
+        "userflyterole", "rg-union-dp", RESOURCE_ID, CLIENT_ID, PRINCIPAL_ID
+    )
+
+    choice = resolve_typed_principal(connection, CI_DEPLOYER_CLIENT, known)
+
+    assert choice.principal_id == CI_DEPLOYER_PRINCIPAL
+
+
+def test_resolve_typed_missing_resource_id(
+    fresh_sim: SimulatorEndpoint, connection: Connection
+) -> None:
+    missing = RESOURCE_ID.replace("userflyterole", "nope")
+
+    with pytest.raises(IdentityNotFoundError) as caught:
+        resolve_typed_principal(connection, missing)
+
+    assert "nope" in caught.value.message
+    assert "--query principalId" in caught.value.fix
+
+
+def test_resolve_typed_other_resource_id_rejected(
+    fresh_sim: SimulatorEndpoint, connection: Connection
+) -> None:
+    vault_id = (
+        f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-union-dp"
+        "/providers/Microsoft.KeyVault/vaults/kv-demo"
+    )
+
+    with pytest.raises(InvalidIdError) as caught:
+        resolve_typed_principal(connection, vault_id)
+
+    assert "resource ID" in caught.value.message
+    assert SUBSCRIPTION + "'" not in caught.value.fix
+    assert _arm_requests(fresh_sim) == []
+
+
+def test_find_no_match_fix_names_subscription_wide(
+    fresh_sim: SimulatorEndpoint, connection: Connection
+) -> None:
+    with pytest.raises(IdentityNotFoundError) as caught:
+        find_identities(connection, "rg-tools")
+
+    assert "akv-onboard find-identity --subscription-wide" in caught.value.fix
