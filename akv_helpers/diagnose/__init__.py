@@ -3,20 +3,14 @@
 `diagnose` runs the checks and returns a `Diagnosis` whose findings state, for each
 problem, what is wrong, how the doctor found it and what to do. `render_markdown`,
 `render_json` and `export_report` turn it into a report that needs no kit to read.
-Importing this package registers the checks of every check module.
+Importing this package registers the shared facts and the checks of every check
+module listed in `CHECK_MODULES`.
 """
 
 from __future__ import annotations
 
-from akv_helpers.diagnose import (  # noqa: F401  # importing registers the checks
-    checks_environment,
-    checks_grant,
-    checks_identity,
-    checks_input,
-    checks_operator,
-    checks_task,
-    checks_vault,
-)
+import importlib
+
 from akv_helpers.diagnose.findings import (
     Diagnosis,
     DiagnosisInputs,
@@ -27,6 +21,7 @@ from akv_helpers.diagnose.findings import (
 from akv_helpers.diagnose.runner import REGISTRY, CheckContext, check, diagnose
 
 __all__ = [
+    "CHECK_MODULES",
     "REGISTRY",
     "CheckContext",
     "Diagnosis",
@@ -37,3 +32,25 @@ __all__ = [
     "diagnose",
     "sort_findings",
 ]
+
+# Modules whose import registers facts (with `fact`) or checks (with `check`).
+CHECK_MODULES = (
+    "shared_facts",
+    "checks_environment",
+    "checks_grant",
+    "checks_grant_state",
+    "checks_identity",
+    "checks_input",
+    "checks_operator",
+    "checks_task",
+    "checks_vault",
+    "checks_secret",
+)
+
+
+def _register_checks() -> None:
+    for module in CHECK_MODULES:
+        importlib.import_module(f"{__name__}.{module}")
+
+
+_register_checks()

@@ -12,15 +12,14 @@ from typing import Any, cast
 from azure.mgmt.core.tools import parse_resource_id
 
 from akv_helpers.connection import Connection, azure_errors
-from akv_helpers.diagnose.findings import DiagnosisInputs, Finding, Status
-from akv_helpers.diagnose.runner import (
-    CheckContext,
+from akv_helpers.diagnose.facts import (
     FactSource,
     FactUnavailableError,
     ResolvedPrincipal,
-    check,
     fact,
 )
+from akv_helpers.diagnose.findings import DiagnosisInputs, Finding, Status
+from akv_helpers.diagnose.runner import CheckContext, check
 from akv_helpers.errors import (
     IdentityNotFoundError,
     InvalidIdError,

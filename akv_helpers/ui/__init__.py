@@ -13,13 +13,16 @@ from .grant import GrantPanel
 from .identity import IdentityPanel
 from .start import StartPanel, check_environment, environment_report, widgets_check
 from .task import TaskPanel
+from .troubleshoot import TroubleshootPanel, doctor_text
 
 __all__ = [
     "GrantPanel",
     "IdentityPanel",
     "StartPanel",
     "TaskPanel",
+    "TroubleshootPanel",
     "check_environment",
+    "doctor_text",
     "environment_report",
     "widgets_check",
 ]

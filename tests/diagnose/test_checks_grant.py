@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-import akv_helpers.diagnose.checks_grant  # noqa: F401  # registers the checks
 from akv_helpers.connection import Connection, SimulatorEndpoint
 from akv_helpers.diagnose import DiagnosisInputs, Status, diagnose
 
 SECRET = "https://kv-demo.vault.azure.net/secrets/db-pass"
 PRINCIPAL = "bbbbbbbb-0000-4000-8000-000000000002"
+
 
 def _run(connection: Connection, principal: str = PRINCIPAL, wait: float = 0.0):  # type: ignore[no-untyped-def]
     return diagnose(

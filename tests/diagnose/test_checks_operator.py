@@ -12,7 +12,6 @@ from azure.identity import (
     EnvironmentCredential,
 )
 
-import akv_helpers.diagnose.checks_operator  # noqa: F401  # registers the checks
 from akv_helpers.connection import Connection, SimulatorEndpoint, connect
 from akv_helpers.diagnose import DiagnosisInputs, Status, diagnose
 from akv_helpers.profile import Profile

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-import akv_helpers.diagnose.checks_task  # noqa: F401  # registers the checks
 from akv_helpers._task_source import (
     KIND_CASE_COLLISION,
     KIND_ENV_VAR_MOUNT,

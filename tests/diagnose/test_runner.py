@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 
 from akv_helpers.connection import Connection, SimulatorEndpoint
-from akv_helpers.diagnose import REGISTRY, DiagnosisInputs, Status, diagnose
+from akv_helpers.diagnose import (
+    CHECK_MODULES,
+    REGISTRY,
+    DiagnosisInputs,
+    Status,
+    diagnose,
+)
 from akv_helpers.diagnose.findings import Finding
 from akv_helpers.diagnose.runner import MAX_WORKERS, CheckContext, CheckRegistry
 from akv_helpers.errors import KitError
@@ -315,3 +322,40 @@ def test_task_source_fact_missing_file(tmp_path: Path) -> None:
     assert finding.status is Status.COULD_NOT_CHECK
     assert "absent.py" in finding.observed
     assert "could not be read" in finding.observed
+
+
+def _request_key(entry: dict[str, object]) -> tuple[str, ...]:
+    # ARM paths are case-insensitive, so a path in other case is the same request.
+    fields = ("host", "method", "path", "query", "principal_id")
+    return tuple(str(entry.get(name) or "").lower() for name in fields)
+
+
+def test_healthy_run_sends_no_request_twice(
+    fresh_sim: SimulatorEndpoint, connection: Connection
+) -> None:
+    fresh_sim.apply_scenario("healthy")
+    fresh_sim.clear_requests()
+
+    diagnosis = diagnose(connection, _inputs())
+
+    failed = [f.id for f in diagnosis.findings if f.status is Status.FAILED]
+    assert failed == []
+    log = fresh_sim.requests()
+    # The SDK's first request to a vault carries no token, by design: the 401
+    # challenge gives it the tenant and the resource to ask a token for.
+    sent = [entry for entry in log if entry.get("status") != 401]
+    keys = [_request_key(entry) for entry in sent]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    assert repeated == []
+    at_scope = [key for key in keys if "atscope()" in key[3]]
+    assert len(at_scope) == 1
+
+
+def test_package_registers_every_check_module() -> None:
+    modules = {f"akv_helpers.diagnose.{name}" for name in CHECK_MODULES}
+    registering = {entry.function.__module__ for entry in REGISTRY}
+
+    assert modules <= set(sys.modules)
+    assert registering <= modules
+    assert "akv_helpers.diagnose.checks_secret" in registering
+    assert "akv_helpers.diagnose.checks_grant_state" in registering

@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from nbrun import probe, text_of
+from nbrun import NOTEBOOKS, probe, text_of
 
 from akv_helpers.profile import IdentityRef, Profile, save_profile
 
@@ -228,3 +228,19 @@ def test_start_notebook_applies_scenario(
     assert applied["apply_disabled"] is False
     assert fresh_sim.state()["scenarios"] == ["demo-vault-access-policies"]
     assert azure["display"] == "none"
+
+
+def test_troubleshoot_imports_from_ui() -> None:
+    notebook = json.loads((NOTEBOOKS / NOTEBOOK).read_text(encoding="utf-8"))
+    code = "".join(
+        "".join(cell["source"])
+        for cell in notebook["cells"]
+        if cell["cell_type"] == "code"
+    )
+
+    assert "from akv_helpers.ui import TroubleshootPanel, doctor_text" in code
+    assert "akv_helpers.ui.troubleshoot" not in code
+    assert all(
+        cell.get("outputs", []) == [] and cell.get("execution_count") is None
+        for cell in notebook["cells"]
+    )

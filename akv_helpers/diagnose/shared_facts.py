@@ -1,0 +1,143 @@
+"""Fetchers of the facts that no single check domain owns.
+
+Importing this module registers the fetchers of the identifier, the connection,
+the session profile, the cloud, the role assignments and the task source. The
+check modules register the facts of their own domain (the identities, the principal,
+the directory, the vault, the secret and the data-plane probe).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from akv_helpers.connection import azure_errors
+from akv_helpers.diagnose.facts import (
+    AssignmentRecord,
+    FactSource,
+    FactUnavailableError,
+    ResolvedPrincipal,
+    fact,
+)
+from akv_helpers.errors import InvalidSecretIdentifierError, displayable
+from akv_helpers.identifiers import filter_value, parse_secret_identifier
+from akv_helpers.profile import load_profile
+from akv_helpers.roles import (
+    BUILTIN_ROLES,
+    GET_SECRET_DATA_ACTION,
+    role_allows,
+    role_guid_from_definition_id,
+)
+
+if TYPE_CHECKING:
+    from akv_helpers.clouds import Cloud
+    from akv_helpers.connection import Connection
+    from akv_helpers.identifiers import SecretIdentifier
+    from akv_helpers.profile import Profile
+    from akv_helpers.vaults import VaultInfo
+
+__all__ = ["assignment_record"]
+
+
+@fact("identifier", "parse the secret identifier")
+def _fetch_identifier(run: FactSource) -> SecretIdentifier:
+    try:
+        return parse_secret_identifier(run.inputs.identifier_text)
+    except InvalidSecretIdentifierError as exc:
+        raise FactUnavailableError(
+            "identifier",
+            "the secret identifier is invalid (see the identifier format finding)",
+            exc.fix,
+        ) from None
+
+
+@fact("connection", "sign in")
+def _fetch_connection(run: FactSource) -> Connection:
+    if run.connection is None:
+        raise FactUnavailableError(
+            "connection",
+            "not signed in, so the doctor sent no request to Azure or the simulator",
+            "Sign in (notebook 00, or connect in simulator mode) and run the "
+            "doctor again.",
+        )
+    return run.connection
+
+
+@fact("profile", "read the session profile")
+def _fetch_profile(run: FactSource) -> Profile:
+    return load_profile()
+
+
+@fact("cloud", "read the signed-in cloud")
+def _fetch_cloud(run: FactSource) -> Cloud:
+    return cast("Connection", run.fact("connection")).cloud
+
+
+def assignment_record(item: Any) -> AssignmentRecord:
+    """Convert a role assignment returned by the SDK into an `AssignmentRecord`."""
+    guid = role_guid_from_definition_id(str(item.role_definition_id))
+    role = BUILTIN_ROLES.get(guid)
+    return AssignmentRecord(
+        assignment_id=str(item.id),
+        name=str(item.name),
+        scope=str(item.scope),
+        role_guid=guid,
+        role_name=role.name if role else None,
+        principal_id=str(item.principal_id).lower(),
+        principal_type=str(item.principal_type) if item.principal_type else None,
+        grants_read=bool(role and role_allows(role, GET_SECRET_DATA_ACTION, data=True)),
+        created_on=item.created_on,
+    )
+
+
+def _list_assignments(
+    run: FactSource, scope: str, query: str, step: str
+) -> list[AssignmentRecord]:
+    connection = cast("Connection", run.fact("connection"))
+    run.report_progress(step)
+    operations = connection.authorization().role_assignments
+    with azure_errors("list the role assignments"):
+        items = list(operations.list_for_scope(scope, filter=query))
+    return [assignment_record(item) for item in items]
+
+
+@fact("assignments", "list the principal's role assignments")
+def _fetch_assignments(run: FactSource) -> list[AssignmentRecord]:
+    vault = cast("VaultInfo", run.fact("vault"))
+    principal = cast(ResolvedPrincipal, run.fact("principal"))
+    # "principalId eq" at the vault returns assignments at, above and below it,
+    # so grants on single secrets appear too.
+    query = f"principalId eq '{filter_value(principal.principal_id, 'principal ID')}'"
+    step = "Listing the role assignments of the principal on the vault"
+    return _list_assignments(run, vault.scope, query, step)
+
+
+@fact("scope_assignments", "list the role assignments on the secret")
+def _fetch_scope_assignments(run: FactSource) -> list[AssignmentRecord]:
+    vault = cast("VaultInfo", run.fact("vault"))
+    identifier = cast("SecretIdentifier", run.fact("identifier"))
+    # "atScope()" returns assignments at the scope and above it. Listing at the
+    # secret, when it exists, also returns the vault's and its parents'.
+    scope = vault.scope
+    if run.outcome("secret").available:
+        scope = vault.secret_scope(identifier.name)
+    step = "Listing every role assignment on the secret and above it"
+    return _list_assignments(run, scope, "atScope()", step)
+
+
+@fact("task_source", "read the task file")
+def _fetch_task_source(run: FactSource) -> str | None:
+    if run.inputs.task_source is not None:
+        return run.inputs.task_source
+    if not run.inputs.task_path:
+        return None
+    path = Path(run.inputs.task_path).expanduser()
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+        raise FactUnavailableError(
+            "task_source",
+            f"the task file '{displayable(str(path))}' could not be read ({reason})",
+            "Check the path of the task file.",
+        ) from None
