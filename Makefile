@@ -8,7 +8,7 @@ JUPYTER_PORT ?= 8888
 # Jupyter refuses to start as root unless told to; containers often run as root.
 JUPYTER_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test venv dev simulator lint typecheck bench constraints clean
+.PHONY: lab test venv dev simulator lint typecheck bench figures constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,8 +51,13 @@ typecheck: dev
 bench: dev
 	$(BIN)/python benchmarks/request_counts.py
 
+# Regenerate docs/RELIABILITY.md from a run of the reliability tests.
+figures: dev
+	$(BIN)/python benchmarks/reliability_figures.py
+
 constraints: dev
-	$(PIP) freeze --exclude-editable | grep -v -E '^(pip|setuptools|wheel)==' > constraints.txt.new
+	{ head -n 2 constraints.txt; $(PIP) freeze --exclude-editable \
+		| grep -v -E '^(pip|setuptools|wheel)=='; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 
 clean:
