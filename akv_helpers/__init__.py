@@ -37,7 +37,9 @@ _LAZY_NAMES = {
     "ensure_simulator": "akv_helpers.connection",
     "stop_simulator": "akv_helpers.connection",
     "find_identities": "akv_helpers.identities",
+    "list_identities": "akv_helpers.identities",
     "resolve_principal_id": "akv_helpers.identities",
+    "resolve_typed_principal": "akv_helpers.identities",
     "find_vault": "akv_helpers.vaults",
     "require_rbac": "akv_helpers.vaults",
     "get_secret_info": "akv_helpers.vaults",
@@ -50,6 +52,7 @@ _LAZY_NAMES = {
     "write_task_module": "akv_helpers.flyte_task",
     "run_task_locally": "akv_helpers.flyte_task",
     "remote_run_commands": "akv_helpers.flyte_task",
+    "wait_for_access": "akv_helpers.propagation",
 }
 
 __all__ = [
@@ -62,6 +65,7 @@ __all__ = [
     "get_secret_info",
     "grant",
     "KitError",
+    "list_identities",
     "load_profile",
     "onboard_secret",
     "parse_secret_identifier",
@@ -71,6 +75,7 @@ __all__ = [
     "render_task_module",
     "require_rbac",
     "resolve_principal_id",
+    "resolve_typed_principal",
     "revoke",
     "run_task_locally",
     "save_profile",
@@ -78,6 +83,7 @@ __all__ = [
     "sign_in",
     "stop_simulator",
     "verify",
+    "wait_for_access",
     "write_task_module",
 ]
 
@@ -102,7 +108,13 @@ if TYPE_CHECKING:
         run_task_locally,
         write_task_module,
     )
-    from akv_helpers.identities import find_identities, resolve_principal_id
+    from akv_helpers.identities import (
+        find_identities,
+        list_identities,
+        resolve_principal_id,
+        resolve_typed_principal,
+    )
+    from akv_helpers.propagation import wait_for_access
     from akv_helpers.vaults import find_vault, get_secret_info, require_rbac
 
 

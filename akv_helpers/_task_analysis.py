@@ -23,6 +23,7 @@ from akv_helpers._task_code import (
     argument,
     call_name,
     constant_strings,
+    secrets_get_calls,
     string_value,
 )
 from akv_helpers._task_lookup import INJECTOR_SECRETS_DIR, describe_lookup
@@ -179,17 +180,6 @@ def _check_read_version(
         )
         fix = f"Call {_get_suggestion(name, declared[0])}, or request {requested}."
     return [TaskCodeFinding(read.line, message, fix, KIND_VERSION_MISMATCH)]
-
-
-def _is_secrets_get(call: ast.Call) -> bool:
-    """Tell whether `call` is ``<...>.secrets.get(...)`` or ``secrets.get(...)``."""
-    func = call.func
-    if not isinstance(func, ast.Attribute) or func.attr != "get":
-        return False
-    receiver = func.value
-    if isinstance(receiver, ast.Name):
-        return receiver.id == "secrets"
-    return isinstance(receiver, ast.Attribute) and receiver.attr == "secrets"
 
 
 def _secret_read(call: ast.Call, constants: dict[str, str]) -> SecretRead | None:
@@ -353,12 +343,11 @@ def analyze_task_code(source: str) -> TaskCodeReport:
                 requests.append(request)
 
     reads: list[SecretRead] = []
-    for call in calls:
-        if _is_secrets_get(call):
-            read = _secret_read(call, constants)
-            if read is not None:
-                reads.append(read)
-                findings.extend(_check_get_call(read, requests))
+    for call in secrets_get_calls(tree):
+        read = _secret_read(call, constants)
+        if read is not None:
+            reads.append(read)
+            findings.extend(_check_get_call(read, requests))
     findings.extend(_environment_findings(tree, constants, requests))
     return TaskCodeReport(
         requests=tuple(requests),

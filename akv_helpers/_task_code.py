@@ -25,6 +25,7 @@ __all__ = [
     "argument",
     "call_name",
     "constant_strings",
+    "secrets_get_calls",
     "string_value",
 ]
 
@@ -172,3 +173,130 @@ def argument(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
     if len(call.args) > position:
         return call.args[position]
     return None
+
+
+def _is_context(node: ast.expr, functions: set[str], contexts: set[str]) -> bool:
+    """Tell whether `node` is ``current_context()`` or a name bound to it."""
+    if isinstance(node, ast.Name):
+        return node.id in contexts
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    if isinstance(func, ast.Name):
+        return func.id in functions
+    return isinstance(func, ast.Attribute) and func.attr == "current_context"
+
+
+def _is_secrets(
+    node: ast.expr, functions: set[str], contexts: set[str], managers: set[str]
+) -> bool:
+    """Tell whether `node` is ``<context>.secrets`` or a name bound to it."""
+    if isinstance(node, ast.Name):
+        return node.id in managers
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr == "secrets"
+        and _is_context(node.value, functions, contexts)
+    )
+
+
+def _scope_nodes(scope: ast.AST) -> list[ast.AST]:
+    """Return the nodes of `scope`, without those of the functions nested in it."""
+    found: list[ast.AST] = []
+    pending = list(ast.iter_child_nodes(scope))
+    while pending:
+        node = pending.pop()
+        found.append(node)
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            pending.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _bindings(nodes: list[ast.AST]) -> list[tuple[str, ast.expr]]:
+    """Return the ``(name, value)`` pairs of the simple assignments in `nodes`."""
+    pairs: list[tuple[str, ast.expr]] = []
+    for node in nodes:
+        if isinstance(node, ast.Assign):
+            pairs.extend(
+                (target.id, node.value)
+                for target in node.targets
+                if isinstance(target, ast.Name)
+            )
+        elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and node.value:
+            if isinstance(node.target, ast.Name):
+                pairs.append((node.target.id, node.value))
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            pairs.extend(
+                (item.optional_vars.id, item.context_expr)
+                for item in node.items
+                if isinstance(item.optional_vars, ast.Name)
+            )
+    return pairs
+
+
+def _context_functions(tree: ast.Module) -> set[str]:
+    """Return the local names of flytekit's ``current_context``, as imported."""
+    names = {"current_context"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+            "flytekit"
+        ):
+            names.update(
+                alias.asname or alias.name
+                for alias in node.names
+                if alias.name == "current_context"
+            )
+    return names
+
+
+def secrets_get_calls(tree: ast.Module) -> list[ast.Call]:
+    """Find the calls of flytekit's ``secrets.get``, following names in each function.
+
+    A call counts when its receiver is ``current_context().secrets`` or a name
+    bound, in the same function or at module level, to it or to
+    ``current_context()``, such as ``s = current_context().secrets`` followed by
+    ``s.get(...)``. A bare ``secrets.get(...)`` counts when ``secrets`` is bound
+    nowhere and the standard ``secrets`` module is not imported, which is how a
+    pasted snippet often reads.
+    """
+    functions = _context_functions(tree)
+    module_nodes = _scope_nodes(tree)
+    stdlib = any(
+        isinstance(node, ast.Import)
+        and any(alias.name == "secrets" and not alias.asname for alias in node.names)
+        for node in ast.walk(tree)
+    )
+    bound = {name for node in ast.walk(tree) for name, _ in _bindings([node])}
+    scopes: list[ast.AST] = [tree]
+    scopes += [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+    ]
+    calls: list[ast.Call] = []
+    module_pairs = _bindings(module_nodes)
+    for scope in scopes:
+        nodes = module_nodes if scope is tree else _scope_nodes(scope)
+        pairs = module_pairs + ([] if scope is tree else _bindings(nodes))
+        contexts: set[str] = set()
+        managers: set[str] = set()
+        changed = True
+        while changed:  # names bound to names bound to the context, and so on
+            before = len(contexts) + len(managers)
+            for name, value in pairs:
+                if _is_context(value, functions, contexts):
+                    contexts.add(name)
+                elif _is_secrets(value, functions, contexts, managers):
+                    managers.add(name)
+            changed = len(contexts) + len(managers) != before
+        if not stdlib and "secrets" not in bound:
+            managers.add("secrets")
+        for node in nodes:
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "get"
+                and _is_secrets(node.func.value, functions, contexts, managers)
+            ):
+                calls.append(node)
+    return sorted(calls, key=lambda call: (call.lineno, call.col_offset))

@@ -11,13 +11,16 @@ _PORTAL_HINT = (
     'version, and copy "Secret Identifier".'
 )
 _HEX = frozenset("0123456789abcdefABCDEF")
+_ASCII_WHITESPACE = frozenset(" \t\n\r")
 
 # ASCII characters that text copied from chat tools, documents or web pages is
 # known to replace with look-alikes. NFKC covers the fullwidth forms.
 _LOOKALIKES = {
     "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "х": "x", "у": "y",
     "і": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "һ": "h", "ԛ": "q", "ԝ": "w",
-    "ο": "o", "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H",
+    "ο": "o", "ρ": "p", "Α": "A", "Β": "B", "Ε": "E", "Η": "H", "Ι": "I",
+    "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Χ": "X",
+    "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H",
     "О": "O", "Р": "P", "С": "C", "Т": "T", "Х": "X",
     "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
     "\u2212": "-", "\u2215": "/", "\u2044": "/",
@@ -93,6 +96,44 @@ def _non_ascii_problem(text: str) -> tuple[str, str | None] | None:
     return None
 
 
+# Scripts with letters that look like Latin ones. A name that mixes Latin letters
+# with one of these is almost always a paste that went through a look-alike.
+_CONFUSABLE_SCRIPTS = ("CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC")
+
+
+def _lookalike_problem(text: str) -> tuple[str, str | None] | None:
+    """Return why `text` has a look-alike letter where Unicode names are allowed.
+
+    Names such as resource group names may be Unicode, so only two kinds of
+    character are rejected: compatibility forms that NFKC folds into another
+    character, such as fullwidth letters, and letters of a script listed in
+    `_CONFUSABLE_SCRIPTS` next to Latin letters. The suggestion is `text` with
+    look-alikes replaced, or ``None`` when some character has no ASCII original.
+    """
+    has_latin = any(c.isascii() and c.isalpha() for c in text)
+    for position, character in enumerate(text, start=1):
+        if character.isascii():
+            continue
+        lookalike = _ascii_lookalike(character)
+        script = unicodedata.name(character, "").split(" ", 1)[0]
+        if unicodedata.normalize("NFKC", character) != character:
+            reason = (
+                f"contains the compatibility character "
+                f"{_describe_character(character)} at position {position}"
+            )
+        elif has_latin and script in _CONFUSABLE_SCRIPTS:
+            reason = (
+                f"mixes Latin letters with the {script.title()} character "
+                f"{_describe_character(character)} at position {position}"
+            )
+        else:
+            continue
+        if lookalike is not None:
+            reason += f", which looks like '{lookalike}'"
+        return reason, _replace_lookalikes(text)
+    return None
+
+
 def _character_problem(text: str) -> tuple[str, str | None] | None:
     """Return the reason `text` has a character no Azure name or URL allows here."""
     invisible = _invisible_problem(text)
@@ -128,7 +169,27 @@ def _require_text(value: object, what: str) -> str:
             value=type(value).__name__,
             expected="a string",
         )
-    return value.strip()
+    return _strip_surrounding_space(value)
+
+
+def _is_strippable(character: str) -> bool:
+    return character in _ASCII_WHITESPACE or unicodedata.category(character) == "Zs"
+
+
+def _strip_surrounding_space(text: str) -> str:
+    """Remove surrounding spaces, tabs and line ends, but no control character.
+
+    Spaces (Unicode category Zs), tabs and line ends are removed. `str.strip`
+    would also remove form feeds, vertical tabs, U+001C–U+001F, U+0085 and the
+    line and paragraph separators; they are kept, so that the checks reject
+    them as control or invisible characters.
+    """
+    start, end = 0, len(text)
+    while start < end and _is_strippable(text[start]):
+        start += 1
+    while end > start and _is_strippable(text[end - 1]):
+        end -= 1
+    return text[start:end]
 
 
 def _quote(value: str) -> str:

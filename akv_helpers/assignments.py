@@ -8,8 +8,11 @@ Azure returns 200 instead of creating a duplicate. Azure errors are classified b
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
+from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from azure.core.exceptions import HttpResponseError
@@ -23,8 +26,12 @@ from akv_helpers.assignment_results import (
     VerifyResult,
 )
 from akv_helpers.connection import Connection, azure_errors
-from akv_helpers.errors import InvalidInputError
-from akv_helpers.grant_errors import GRANTING_ROLE_IDS, classify_grant_error
+from akv_helpers.errors import AzureRequestError, InvalidInputError
+from akv_helpers.grant_errors import (
+    GRANTING_ROLE_IDS,
+    classify_grant_error,
+    classify_revoke_error,
+)
 from akv_helpers.grant_plan import (
     PRINCIPAL_TYPE,
     SECRET_WRITE_DATA_ACTIONS,
@@ -47,10 +54,9 @@ from akv_helpers.roles import (
     role_guid_from_definition_id,
 )
 from akv_helpers.vaults import (
-    SecretInfo,
-    VaultInfo,
     find_vault,
     get_secret_info,
+    grant_notes,
     require_rbac,
 )
 
@@ -79,6 +85,66 @@ def _status_and_body(pipeline_response: Any, deserialized: Any, _: Any) -> Any:
     return pipeline_response.http_response.status_code, deserialized
 
 
+def _create(connection: Connection, plan: GrantPlan) -> tuple[int, Any] | None:
+    """Send the PUT; return its status and body, or None for RoleAssignmentExists."""
+    parameters = RoleAssignmentCreateParameters(
+        role_definition_id=plan.role_definition_id,
+        principal_id=plan.principal_id,
+        principal_type=PRINCIPAL_TYPE,
+    )
+    operations = connection.authorization().role_assignments
+    # Only a young identity can be missing from the directory because it is
+    # still replicating; for an older one PrincipalNotFound means a wrong ID.
+    retry = {RETRY_PRINCIPAL_NOT_FOUND: True} if plan.principal_is_young() else {}
+    with azure_errors("create the role assignment"):
+        try:
+            created: tuple[int, Any] = operations.create(
+                plan.scope,
+                plan.assignment_name,
+                parameters,
+                cls=_status_and_body,
+                **retry,
+            )
+        except HttpResponseError as exc:
+            outcome = classify_grant_error(exc, plan)
+            if isinstance(outcome, GrantResult):
+                return None
+            raise outcome from exc
+    return created
+
+
+def _existing_assignment(connection: Connection, plan: GrantPlan) -> GrantResult:
+    """Find, by listing, the assignment that Azure reported as existing.
+
+    ``RoleAssignmentExists`` means an assignment with the plan's scope, role and
+    principal exists under another name. The ID comes from the listing, never
+    from the error message.
+    """
+    try:
+        listed = _list_principal_assignments(connection, plan.scope, plan.principal_id)
+    except AzureRequestError as error:
+        logger.warning(
+            "Azure reports an existing assignment at %s, but listing it failed: %s",
+            plan.scope,
+            error.message,
+        )
+        return GrantResult("already granted", None, created_by_kit=False)
+    same = [item for item in listed if _matches_plan(item, plan)]
+    if not same:
+        logger.warning(
+            "Azure reports an existing assignment at %s, but the listing of "
+            "principal %s returned none with role %s there",
+            plan.scope,
+            plan.principal_id,
+            plan.role_guid,
+        )
+        return GrantResult("already granted", None, created_by_kit=False)
+    found = same[0]
+    own = found.name.lower() == plan.assignment_name
+    logger.debug("The existing assignment is %s", found.assignment_id)
+    return GrantResult("already granted", found.assignment_id, created_by_kit=own)
+
+
 def grant(connection: Connection, plan: GrantPlan) -> GrantResult:
     """Create the planned role assignment with one PUT.
 
@@ -94,6 +160,8 @@ def grant(connection: Connection, plan: GrantPlan) -> GrantResult:
     GrantResult
         ``"granted"`` for a new assignment (201), ``"already granted"`` when the
         kit's assignment exists (200) or Azure reports ``RoleAssignmentExists``.
+        For the latter, one listing finds the existing assignment's ID; it is
+        ``None`` when the listing does not return it.
 
     Raises
     ------
@@ -107,30 +175,11 @@ def grant(connection: Connection, plan: GrantPlan) -> GrantResult:
     AzureRequestError
         For any other error response.
     """
-    parameters = RoleAssignmentCreateParameters(
-        role_definition_id=plan.role_definition_id,
-        principal_id=plan.principal_id,
-        principal_type=PRINCIPAL_TYPE,
-    )
-    operations = connection.authorization().role_assignments
-    # Only a young identity can be missing from the directory because it is
-    # still replicating; for an older one PrincipalNotFound means a wrong ID.
-    retry = {RETRY_PRINCIPAL_NOT_FOUND: True} if plan.principal_is_young() else {}
-    with azure_errors("create the role assignment"):
-        try:
-            status, assignment = operations.create(
-                plan.scope,
-                plan.assignment_name,
-                parameters,
-                cls=_status_and_body,
-                **retry,
-            )
-        except HttpResponseError as exc:
-            outcome = classify_grant_error(exc, plan)
-            if isinstance(outcome, GrantResult):
-                return outcome
-            raise outcome from exc
+    created = _create(connection, plan)
+    if created is None:
+        return _existing_assignment(connection, plan)
 
+    status, assignment = created
     assignment_id = str(getattr(assignment, "id", None) or plan.assignment_id)
     if status == 201:
         logger.info(
@@ -160,16 +209,32 @@ def _assignment_info(item: Any) -> AssignmentInfo:
     )
 
 
-def _list_principal_assignments(
+def _query_assignments(
     connection: Connection, scope: str, principal_id: str
 ) -> list[AssignmentInfo]:
     # "principalId eq" returns assignments at, above and below the scope, so a
     # listing at the vault also returns grants on its secrets.
     query = f"principalId eq '{filter_value(principal_id, 'principal ID')}'"
     operations = connection.authorization().role_assignments
-    with azure_errors("list the role assignments"):
-        items = list(operations.list_for_scope(scope, filter=query))
+    items = list(operations.list_for_scope(scope, filter=query))
     return [_assignment_info(item) for item in items]
+
+
+def _list_principal_assignments(
+    connection: Connection, scope: str, principal_id: str
+) -> list[AssignmentInfo]:
+    with azure_errors("list the role assignments"):
+        return _query_assignments(connection, scope, principal_id)
+
+
+@contextlib.contextmanager
+def _revoke_errors(plan: GrantPlan, action: str) -> Iterator[None]:
+    """Convert SDK errors of a revoke step; AuthorizationFailed gets a hand-off."""
+    with azure_errors(action):
+        try:
+            yield
+        except HttpResponseError as exc:
+            raise classify_revoke_error(exc, plan, action) from exc
 
 
 def verify(connection: Connection, plan: GrantPlan) -> VerifyResult:
@@ -230,10 +295,15 @@ def revoke(connection: Connection, plan: GrantPlan) -> RevokeResult:
 
     Raises
     ------
+    AccessDeniedError
+        If the operator may not list or delete role assignments
+        (``AuthorizationFailed``); the fix hands the deletion to an
+        administrator.
     AzureRequestError
-        If Azure rejects the listing or the deletion.
+        If Azure rejects the listing or the deletion for another reason.
     """
-    listed = _list_principal_assignments(connection, plan.scope, plan.principal_id)
+    with _revoke_errors(plan, "list the role assignments"):
+        listed = _query_assignments(connection, plan.scope, plan.principal_id)
     own = [item for item in listed if item.name.lower() == plan.assignment_name]
     others = [
         item
@@ -247,7 +317,7 @@ def revoke(connection: Connection, plan: GrantPlan) -> RevokeResult:
     deleted = False
     if matching:
         operations = connection.authorization().role_assignments
-        with azure_errors("delete the role assignment"):
+        with _revoke_errors(plan, "delete the role assignment"):
             operations.delete(plan.scope, plan.assignment_name)
         deleted = True
         logger.info(
@@ -301,11 +371,14 @@ def onboard_secret(
     *,
     role: str = SECRETS_USER_ROLE_ID,
     allow_write_roles: bool = False,
+    principal_created_at: datetime | None = None,
 ) -> OnboardingResult:
     """Grant a principal read access to one secret and verify it, in four requests.
 
     The steps: find the vault, check that it uses Azure RBAC, check the secret,
-    create the role assignment, list the principal's assignments.
+    create the role assignment, list the principal's assignments. The notes of
+    `akv_helpers.vaults.grant_notes` add one data-plane request when the
+    identifier pins a version other than the current one.
 
     Parameters
     ----------
@@ -319,6 +392,9 @@ def onboard_secret(
         Role definition GUID; defaults to Key Vault Secrets User.
     allow_write_roles
         Whether a role that can change or delete secrets is accepted.
+    principal_created_at
+        When the identity was created (`IdentityCandidate.created_at`); for an
+        identity younger than an hour, ``PrincipalNotFound`` is retried.
 
     Raises
     ------
@@ -346,6 +422,7 @@ def onboard_secret(
         principal,
         role=role,
         allow_write_roles=allow_write_roles,
+        principal_created_at=principal_created_at,
     )
     granted = grant(connection, plan)
     verification = verify(connection, plan)
@@ -353,32 +430,5 @@ def onboard_secret(
         granted = GrantResult(
             granted.status, verification.assignment_id, granted.created_by_kit
         )
-    notes = _onboarding_notes(identifier, vault, secret)
+    notes = grant_notes(connection, identifier, vault, secret)
     return OnboardingResult(vault, secret, plan, granted, verification, notes)
-
-
-def _onboarding_notes(
-    identifier: SecretIdentifier, vault: VaultInfo, secret: SecretInfo
-) -> list[str]:
-    notes: list[str] = []
-    pinned = identifier.version
-    if pinned and secret.current_version and pinned != secret.current_version:
-        notes.append(
-            f"The identifier pins version {pinned}, which is not the current "
-            f"version {secret.current_version}; the task will read {pinned}."
-        )
-    if secret.expired:
-        notes.append(f"The secret {secret.name!r} has expired.")
-    if secret.not_yet_valid:
-        notes.append(f"The secret {secret.name!r} is not active yet.")
-    if vault.public_network_access == "Disabled":
-        notes.append(
-            f"The vault {vault.name!r} has public network access disabled, so the "
-            "task can read it only through a private endpoint."
-        )
-    elif vault.network_default_action == "Deny":
-        notes.append(
-            f"The vault {vault.name!r} has a firewall that denies by default; the "
-            "cluster's network must be allowed."
-        )
-    return notes

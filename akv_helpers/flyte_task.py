@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -52,12 +53,14 @@ from akv_helpers._task_source import (
     render_task_module,
 )
 from akv_helpers.errors import InvalidNameError, TaskRunError
+from akv_helpers.propagation import PROPAGATION_WINDOW_SECONDS
 
 if TYPE_CHECKING:
     from azure.keyvault.secrets import SecretClient
 
     from akv_helpers.connection import Connection
     from akv_helpers.identifiers import SecretIdentifier
+    from akv_helpers.vaults import VaultInfo
 
 __all__ = [
     "DEFAULT_SECRETS_DIR",
@@ -88,6 +91,7 @@ PLACEHOLDER_VALUE = "akv-onboard-placeholder-not-the-secret"
 _FLYTE_NAME = re.compile(r"[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?")
 
 Stage = Literal["fetch", "run", "done"]
+ProgressCallback = Callable[[str], None]
 
 
 def write_task_module(
@@ -371,16 +375,24 @@ def _access_denied_result(
     )
 
 
+@dataclass(frozen=True)
+class _RbacDenied:
+    """Key Vault denied the identity's read with ``ForbiddenByRbac``."""
+
+    message: str
+
+
 def _fetch_as_identity(
-    connection: Connection, identifier: SecretIdentifier, principal_id: str
-) -> str | LocalRunResult:
+    connection: Connection,
+    identifier: SecretIdentifier,
+    principal_id: str,
+    vault: VaultInfo,
+) -> str | LocalRunResult | _RbacDenied:
     """Read the value as the identity, as the injector's init container does."""
     from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
     from akv_helpers.connection import error_codes
-    from akv_helpers.vaults import find_vault
 
-    vault = find_vault(connection, identifier.vault_name)
     if not vault.vault_uri:
         raise TaskRunError(
             f"The vault {vault.name} has no vault URI in its properties.",
@@ -412,10 +424,9 @@ def _fetch_as_identity(
             code,
             inner_code,
         )
-        if error.status_code == 403 and inner_code in (
-            "ForbiddenByRbac",
-            "AccessDenied",
-        ):
+        if error.status_code == 403 and inner_code == "ForbiddenByRbac":
+            return _RbacDenied(str(error.message or ""))
+        if error.status_code == 403 and inner_code == "AccessDenied":
             return _access_denied_result(identifier, principal_id, inner_code)
         if inner_code == "ForbiddenByFirewall":
             message = (
@@ -496,6 +507,107 @@ def _visible_versions(reader: SecretClient, name: str) -> list[str] | None:
     return found
 
 
+def _fetch_value(
+    connection: Connection,
+    identifier: SecretIdentifier,
+    principal_id: str,
+    wait_timeout: float,
+    progress: ProgressCallback | None,
+) -> str | LocalRunResult:
+    """Read the value as the identity, waiting out a grant that is propagating."""
+    from akv_helpers.vaults import find_vault
+
+    vault = find_vault(connection, identifier.vault_name)
+    fetched = _fetch_as_identity(connection, identifier, principal_id, vault)
+    if not isinstance(fetched, _RbacDenied):
+        return fetched
+    return _wait_for_grant(
+        connection, identifier, principal_id, vault, fetched, wait_timeout, progress
+    )
+
+
+def _wait_for_grant(
+    connection: Connection,
+    identifier: SecretIdentifier,
+    principal_id: str,
+    vault: VaultInfo,
+    denied: _RbacDenied,
+    wait_timeout: float,
+    progress: ProgressCallback | None,
+) -> str | LocalRunResult:
+    """Wait while the kit's assignment is young, then read again.
+
+    The age of the kit's assignment decides. Key Vault's ``Assignment:`` line
+    only adds evidence to the messages.
+    """
+    from akv_helpers.grant_plan import plan_grant
+    from akv_helpers.propagation import kit_assignment_age, wait_for_access
+
+    subscription = vault.subscription_id or connection.subscription_id
+    plan = plan_grant(subscription, vault, identifier.name, principal_id)
+    age = kit_assignment_age(connection, plan)
+    evidence = _assignment_evidence(denied.message)
+    if age is None or age >= PROPAGATION_WINDOW_SECONDS:
+        return _access_denied_result(identifier, principal_id, "ForbiddenByRbac")
+
+    logger.info(
+        "Reading %s as %s was denied (ForbiddenByRbac); the kit's assignment %s "
+        "is %d s old, so the run waits for it to take effect",
+        identifier.name,
+        principal_id,
+        plan.assignment_id,
+        round(age),
+    )
+    if progress is not None:
+        progress(
+            f"Waiting for the grant to take effect: the kit's assignment is "
+            f"{round(age)} s old and Azure can take up to "
+            f"{int(PROPAGATION_WINDOW_SECONDS // 60)} minutes.{evidence}"
+        )
+    waited = wait_for_access(
+        connection,
+        plan,
+        timeout=wait_timeout,
+        progress=progress,
+        vault_url=vault.vault_uri,
+    )
+    if waited.readable:
+        again = _fetch_as_identity(connection, identifier, principal_id, vault)
+        if not isinstance(again, _RbacDenied):
+            return again
+    elif waited.status != "timed out":
+        return LocalRunResult(
+            ok=False, stage="fetch", message=f"access denied: {waited.message}"
+        )
+    return LocalRunResult(
+        ok=False,
+        stage="fetch",
+        message=(
+            "access denied: the grant is still propagating. The identity "
+            f"{principal_id} was still denied after {waited.waited_seconds:.0f} s, "
+            f"and the kit's assignment is {round(waited.assignment_age_seconds or age)}"
+            f" s old, within Azure's {int(PROPAGATION_WINDOW_SECONDS // 60)}-minute "
+            f"propagation window.{evidence}"
+        ),
+        fix=(
+            "Wait a few minutes and run the task again. Do not grant again: the "
+            f"assignment {plan.assignment_id} exists, and another one would not "
+            "take effect sooner."
+        ),
+    )
+
+
+def _assignment_evidence(message: str) -> str:
+    from akv_helpers.propagation import forbidden_assignment_line
+
+    if forbidden_assignment_line(message) == "(not found)":
+        return (
+            " Key Vault's answer names no assignment (Assignment: (not found)), "
+            "as it does until a new one takes effect."
+        )
+    return ""
+
+
 def run_task_locally(
     connection: Connection,
     identifier: SecretIdentifier,
@@ -504,13 +616,18 @@ def run_task_locally(
     *,
     timeout: float = 300,
     work_dir: Path | None = None,
+    wait_timeout: float = PROPAGATION_WINDOW_SECONDS,
+    progress: ProgressCallback | None = None,
 ) -> LocalRunResult:
     """Run the test task with pyflyte, with the secret laid out as on Union.
 
     In simulator mode the value is read as the data-plane identity first. When
     that read is denied, the task does not start: on Union the injector's init
-    container fails the same way, before the task container starts. In Azure mode
-    the kit cannot act as the identity, so it lays out a placeholder and checks
+    container fails the same way, before the task container starts. When the
+    denial is ``ForbiddenByRbac`` and the kit's role assignment is younger than
+    Azure's propagation window, the run waits for at most `wait_timeout`
+    seconds and reads again. It never creates an assignment. In Azure mode the
+    kit cannot act as the identity, so it lays out a placeholder and checks
     only the shape of the code.
 
     Parameters
@@ -529,6 +646,11 @@ def run_task_locally(
         Folder in which the run's private folder is created and removed. The
         default is ``/dev/shm`` where it is writable, so the value stays in
         memory as it does on Union, else the system's temporary directory.
+    wait_timeout
+        Maximum time to wait for a new grant to take effect, in seconds;
+        defaults to the propagation window, 600 s.
+    progress
+        Called with a plain-words line at each step of that wait.
 
     Returns
     -------
@@ -541,7 +663,9 @@ def run_task_locally(
     simulated = connection.mode == "simulator"
 
     if simulated:
-        fetched = _fetch_as_identity(connection, identifier, principal_id)
+        fetched = _fetch_value(
+            connection, identifier, principal_id, wait_timeout, progress
+        )
         if isinstance(fetched, LocalRunResult):
             return _with_duration(fetched, started)
         value = fetched

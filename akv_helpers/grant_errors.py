@@ -25,7 +25,12 @@ from akv_helpers.roles import (
     USER_ACCESS_ADMINISTRATOR_ROLE_ID,
 )
 
-__all__ = ["GRANTING_ROLE_IDS", "classify_grant_error"]
+__all__ = [
+    "GRANTING_ROLE_IDS",
+    "caller_object_id",
+    "classify_grant_error",
+    "classify_revoke_error",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -38,19 +43,14 @@ GRANTING_ROLE_IDS = (
     OWNER_ROLE_ID,
 )
 
-_GUID_IN_TEXT = re.compile(
-    r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}", re.IGNORECASE
+# Azure's AuthorizationFailed message: "The client '<id>' with object id '<id>'
+# does not have authorization ...". For a service principal the first ID is its
+# application (client) ID, so only the ID after "with object id" is the caller's.
+_CALLER_OBJECT_ID = re.compile(
+    r"with object id '?([0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?"
+    r"[0-9a-f]{12})",
+    re.IGNORECASE,
 )
-
-
-def _existing_assignment_id(message: str, plan: GrantPlan) -> str | None:
-    # Newer Azure messages name the existing assignment; older ones do not. The
-    # ID is only read from the text, the decision is made on the code.
-    found = [match.replace("-", "").lower() for match in _GUID_IN_TEXT.findall(message)]
-    if len(found) != 1:
-        return None
-    guid = validate_guid(found[0], "role assignment name")
-    return f"{plan.scope}/providers/Microsoft.Authorization/roleAssignments/{guid}"
 
 
 def classify_grant_error(
@@ -74,9 +74,10 @@ def classify_grant_error(
     code, _ = error_codes(exc)
     message = exc.error.message if exc.error is not None and exc.error.message else ""
     if code == "RoleAssignmentExists":
-        existing = _existing_assignment_id(str(message), plan)
+        # The message may name the principal, the subscription or the existing
+        # assignment, so no ID is taken from it; `grant` lists the assignments.
         logger.debug("Azure reports an existing assignment for %s", plan.scope)
-        return GrantResult("already granted", existing, created_by_kit=False)
+        return GrantResult("already granted", None, created_by_kit=False)
 
     described = describe_http_error(exc, "create the role assignment")
     details: dict[str, Any] = {
@@ -110,17 +111,77 @@ def classify_grant_error(
     return described
 
 
+def caller_object_id(message: str) -> str | None:
+    """Return the caller's object ID from an ``AuthorizationFailed`` message.
+
+    Only the ID after "with object id" is taken, because a service principal's
+    message names its application ID first. Returns ``None`` when the message
+    has no such ID.
+    """
+    found = _CALLER_OBJECT_ID.search(message)
+    if found is None:
+        return None
+    return validate_guid(found.group(1), "object ID")
+
+
+def _roles_that_suffice() -> str:
+    return ", ".join(BUILTIN_ROLES[guid].name for guid in GRANTING_ROLE_IDS)
+
+
 def _authorization_failed(plan: GrantPlan, message: str) -> tuple[str, str]:
-    caller = _GUID_IN_TEXT.search(message)
-    who = f"The signed-in account ({caller.group(0)})" if caller else "You"
-    roles = ", ".join(BUILTIN_ROLES[guid].name for guid in GRANTING_ROLE_IDS)
+    # The scope is quoted from the plan: Azure's message can be long, and the
+    # kit shortens long messages, which could cut it in the middle of the scope.
+    caller = caller_object_id(message)
+    who = f"The signed-in account ({caller})" if caller else "You"
     return (
         f"{who} cannot grant roles here: Azure denied "
         "Microsoft.Authorization/roleAssignments/write at "
         f"{plan.scope} (AuthorizationFailed). Nothing was created.",
         f"Any of these roles on the secret, vault, resource group or subscription "
-        f"is enough, least privileged first: {roles}. Ask someone who has one to "
-        f"create the assignment:\n\n{plan.admin_instructions()}",
+        f"is enough, least privileged first: {_roles_that_suffice()}. Ask someone "
+        f"who has one to create the assignment:\n\n{plan.admin_instructions()}",
+    )
+
+
+def classify_revoke_error(
+    exc: HttpResponseError, plan: GrantPlan, action: str
+) -> AzureRequestError:
+    """Turn an error response to the revoke's listing or DELETE into a kit error.
+
+    Parameters
+    ----------
+    exc
+        Error raised by ``role_assignments.list_for_scope`` or ``delete``.
+    plan
+        The plan whose assignment is revoked.
+    action
+        What the kit was doing, such as ``"delete the role assignment"``.
+
+    Returns
+    -------
+    AzureRequestError
+        For ``AuthorizationFailed``, an `AccessDeniedError` whose fix hands the
+        deletion to an administrator; otherwise the error chosen by
+        ``error.code``.
+    """
+    code, _ = error_codes(exc)
+    described = describe_http_error(exc, action)
+    if code != "AuthorizationFailed":
+        return described
+    message = exc.error.message if exc.error is not None and exc.error.message else ""
+    caller = caller_object_id(str(message))
+    who = f"The signed-in account ({caller})" if caller else "You"
+    return AccessDeniedError(
+        f"{who} cannot remove role assignments here: Azure denied the request to "
+        f"{action} at {plan.scope} (AuthorizationFailed). Nothing was deleted.",
+        f"Any of these roles on the secret, vault, resource group or subscription "
+        f"is enough, least privileged first: {_roles_that_suffice()}. Ask someone "
+        f"who has one to delete the assignment:\n\n"
+        f"{plan.admin_revoke_instructions()}",
+        status=described.status,
+        code=described.code,
+        inner_code=described.inner_code,
+        request_id=described.request_id,
     )
 
 

@@ -114,6 +114,14 @@ class GrantPlan:
         age = self.principal_age_seconds(now)
         return None if age is None else age < YOUNG_IDENTITY_SECONDS
 
+    @property
+    def verify_command(self) -> str:
+        """The Azure CLI command that lists the principal's assignments there."""
+        return (
+            f"az role assignment list --assignee {self.principal_id} "
+            f"--scope {self.scope} --include-inherited"
+        )
+
     def rest_body(self) -> str:
         """Return the JSON body of the PUT, as an administrator would send it."""
         properties = {
@@ -149,16 +157,21 @@ class GrantPlan:
             "  }\n"
             "}"
         )
-        verify_command = (
-            f"az role assignment list --assignee {self.principal_id} "
-            f"--scope {self.scope} --include-inherited"
-        )
         return (
             f"Azure CLI:\n{self.az_command}\n\n"
             f"REST: PUT https://management.azure.com{self.assignment_id}"
             f"?api-version=2022-04-01\n{self.rest_body()}\n\n"
             f"Terraform:\n{terraform}\n\nBicep:\n{bicep}\n\n"
-            f"Verify:\n{verify_command}"
+            f"Verify:\n{self.verify_command}"
+        )
+
+    def admin_revoke_instructions(self) -> str:
+        """Return what an administrator needs to delete the kit's assignment."""
+        return (
+            f"Azure CLI:\naz role assignment delete --ids {self.assignment_id}\n\n"
+            f"REST: DELETE https://management.azure.com{self.assignment_id}"
+            "?api-version=2022-04-01\n\n"
+            f"Verify:\n{self.verify_command}"
         )
 
 

@@ -72,6 +72,11 @@ def _error_message(exc: HttpResponseError) -> str:
     return " ".join(text.split())
 
 
+# Azure's AuthorizationFailed message quotes the action and the whole scope,
+# which together pass 400 characters for a secret with a long name. The limit
+# keeps such a message whole; it only guards against a runaway response body.
+MAX_AZURE_MESSAGE_CHARACTERS = 1200
+
 _FIX_BY_CODE = {
     "AuthorizationFailed": (
         "Ask an administrator for a role that allows the action on this scope, "
@@ -128,13 +133,17 @@ def describe_http_error(
         headers = getattr(exc.response, "headers", None) or {}
         request_id = headers.get("x-ms-request-id")
     if status is None and isinstance(exc, ClientAuthenticationError):
+        credential_lines = _credential_failure_lines(exc)
+        if credential_lines:
+            return _sign_in_error(credential_lines, action, code, request_id)
         error_class: type[AzureRequestError] = AuthenticationError
     else:
         error_class = azure_error_class(status)
 
     what = f"Azure rejected the request to {action}" if action else "Azure rejected"
     label = " ".join(str(part) for part in (status, code, inner_code) if part)
-    message = f"{what} ({label or 'no status'}): {displayable(_error_message(exc))}"
+    shown = displayable(_error_message(exc), MAX_AZURE_MESSAGE_CHARACTERS)
+    message = f"{what} ({label or 'no status'}): {shown}"
     fix = _FIX_BY_CODE.get(inner_code or "", "") or _FIX_BY_CODE.get(code or "", "")
     return error_class(
         message,
@@ -142,6 +151,35 @@ def describe_http_error(
         status=status,
         code=code,
         inner_code=inner_code,
+        request_id=request_id,
+    )
+
+
+# Maximum length of one credential's explanation line in a sign-in error.
+_MAX_CREDENTIAL_LINE = 400
+
+
+def _credential_failure_lines(exc: ClientAuthenticationError) -> list[str]:
+    # Imported here: the explanations are needed only when a sign-in failed.
+    from akv_helpers.diagnose.credentials import explain_credential_failure
+
+    return [
+        displayable(line, _MAX_CREDENTIAL_LINE)
+        for line in explain_credential_failure(exc)
+    ]
+
+
+def _sign_in_error(
+    lines: list[str], action: str | None, code: str | None, request_id: str | None
+) -> AuthenticationError:
+    """Return the error of a failed sign-in, one line per credential tried."""
+    what = f", so the kit could not {action}" if action else ""
+    listed = "\n".join(lines)
+    return AuthenticationError(
+        f"Sign-in failed{what}: no credential returned a token. Credentials "
+        f"tried:\n{listed}",
+        "Fix the sign-in you mean to use, as its line says, then run the step again.",
+        code=code,
         request_id=request_id,
     )
 

@@ -9,17 +9,27 @@ subscription and matches the names itself.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Literal
 
 from azure.mgmt.core.tools import parse_resource_id
 
 from akv_helpers.connection import Connection, azure_errors
-from akv_helpers.errors import IdentityNotFoundError, InvalidIdError, displayable
+from akv_helpers.errors import (
+    AzureRequestError,
+    IdentityNotFoundError,
+    InvalidIdError,
+    InvalidNameError,
+    NotConfiguredError,
+    displayable,
+)
 from akv_helpers.identifiers import (
     is_union_identity_name,
     validate_guid,
+    validate_identity_name,
     validate_resource_group_name,
 )
 from akv_helpers.profile import IdentityRef
@@ -29,7 +39,9 @@ __all__ = [
     "IdentityCandidate",
     "PrincipalChoice",
     "find_identities",
+    "identity_created_at",
     "list_identities",
+    "looks_like_identity_name",
     "resolve_principal_id",
     "resolve_typed_principal",
     "to_identity_ref",
@@ -68,6 +80,10 @@ class IdentityCandidate:
         Azure region.
     tags
         Resource tags.
+    created_at
+        When the identity was created (``systemData.createdAt``), or ``None``
+        when Azure did not return it. A principal created less than an hour ago
+        may still be replicating in the directory.
     """
 
     name: str
@@ -78,6 +94,7 @@ class IdentityCandidate:
     tenant_id: str | None = None
     location: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -92,8 +109,9 @@ class PrincipalChoice:
         Always ``"ServicePrincipal"`` for a managed identity.
     typed_kind
         What the typed value was: ``"principal ID"``, ``"client ID"``,
-        ``"resource ID"``, ``"nothing"`` (the lookup's value was used) or
-        ``"unknown"`` (a GUID of no user-assigned identity, passed on as it is).
+        ``"resource ID"``, ``"name"`` (an identity's name), ``"nothing"`` (the
+        lookup's value was used) or ``"unknown"`` (a GUID of no user-assigned
+        identity, passed on as it is).
     explanation
         One sentence for the user, which states whether the typed value was
         replaced; for ``"unknown"`` it is a warning.
@@ -104,7 +122,7 @@ class PrincipalChoice:
     principal_id: str
     principal_type: Literal["ServicePrincipal"] = "ServicePrincipal"
     typed_kind: Literal[
-        "principal ID", "client ID", "resource ID", "nothing", "unknown"
+        "principal ID", "client ID", "resource ID", "name", "nothing", "unknown"
     ] = "principal ID"
     explanation: str = ""
     identity: IdentityCandidate | None = None
@@ -127,7 +145,15 @@ def _candidate(identity: Any) -> IdentityCandidate:
         tenant_id=str(identity.tenant_id).lower() if identity.tenant_id else None,
         location=identity.location,
         tags=dict(identity.tags or {}),
+        created_at=_created_at(identity),
     )
+
+
+def _created_at(identity: Any) -> datetime | None:
+    created = getattr(getattr(identity, "system_data", None), "created_at", None)
+    if not isinstance(created, datetime):
+        return None
+    return created if created.tzinfo else created.replace(tzinfo=timezone.utc)
 
 
 def find_identities(
@@ -238,26 +264,72 @@ def list_identities(
     return [_candidate(identity) for identity in identities]
 
 
+def identity_created_at(
+    connection: Connection, principal_id: str, known: IdentityRef | None = None
+) -> datetime | None:
+    """Return when the user-assigned identity with `principal_id` was created.
+
+    The age decides whether a grant retries ``PrincipalNotFound``: Azure
+    returns it while a new principal replicates, and for an old one it means a
+    wrong kind of ID. One request is sent: a read of `known` when it has the
+    principal ID, else a listing of the subscription's identities.
+
+    Parameters
+    ----------
+    connection
+        Signed-in connection.
+    principal_id
+        Principal ID (object ID) of the identity.
+    known
+        The profile's identity, read directly when it has `principal_id`.
+
+    Returns
+    -------
+    datetime or None
+        ``systemData.createdAt``, or ``None`` when no user-assigned identity has
+        the principal ID, Azure did not return the time, or the request failed
+        (which is logged).
+    """
+    principal = principal_id.lower()
+    try:
+        if known is not None and known.principal_id.lower() == principal:
+            operations = connection.msi().user_assigned_identities
+            with azure_errors("read the managed identity"):
+                identity = operations.get(known.resource_group, known.name)
+            return _created_at(identity)
+        for candidate in list_identities(connection):
+            if candidate.principal_id == principal:
+                return candidate.created_at
+    except AzureRequestError as error:
+        logger.warning(
+            "Could not read when identity %s was created: %s", principal, error.message
+        )
+    return None
+
+
 def resolve_typed_principal(
     connection: Connection,
     typed_id: str,
     known: IdentityRef | None = None,
 ) -> PrincipalChoice:
-    """Turn a typed principal ID, client ID or identity resource ID into a principal ID.
+    """Turn a typed principal ID, client ID, resource ID or name into a principal ID.
 
     Unless `typed_id` is an ID of `known`, the user-assigned identities of the
     whole subscription are listed (one request per page) and matched by
-    principal ID, client ID and resource ID. A client ID or resource ID is
-    replaced by the owning identity's principal ID, with an explanation. A GUID
-    that matches no identity is passed on as a principal ID with a warning,
-    because it can be a principal that is not a user-assigned identity.
+    principal ID, client ID, resource ID or name. A client ID, resource ID or
+    name is replaced by the identity's principal ID, with an explanation. A
+    GUID that matches no identity is passed on as a principal ID with a
+    warning, because it can be a principal that is not a user-assigned
+    identity.
 
     Parameters
     ----------
     connection
         Signed-in connection.
     typed_id
-        What the user typed where the principal ID belongs.
+        What the user typed where the principal ID belongs. Text that is not
+        GUID-like (hexadecimal digits and hyphens) and is a valid identity name
+        is taken as a name.
     known
         The profile's identity, checked first without a request.
 
@@ -269,15 +341,20 @@ def resolve_typed_principal(
     Raises
     ------
     InvalidIdError
-        If `typed_id` is neither a GUID nor a managed identity's resource ID.
+        If `typed_id` is neither a GUID, a managed identity's resource ID nor an
+        identity name.
     IdentityNotFoundError
-        If `typed_id` is a managed identity's resource ID that the subscription
-        does not contain.
+        If `typed_id` is a resource ID or a name that no identity of the
+        subscription has.
+    NotConfiguredError
+        If several identities of the subscription have the typed name.
     AzureRequestError
         If Azure rejects the listing.
     """
     text = typed_id.strip()
     is_resource_id = text.lower().startswith("/subscriptions/")
+    if not is_resource_id and looks_like_identity_name(text):
+        return _resolve_name(connection, text)
     value = text.rstrip("/") if is_resource_id else validate_guid(text, "principal ID")
     if is_resource_id and not _is_identity_resource_id(value):
         validate_guid(value, "principal ID")
@@ -311,6 +388,54 @@ def resolve_typed_principal(
             "For a managed identity, check the ID with `akv-onboard find-identity "
             "--subscription-wide`."
         ),
+    )
+
+
+# Hexadecimal digits and hyphens only: a mistyped GUID, not a name.
+_GUID_LIKE = re.compile(r"[0-9a-fA-F-]+")
+
+
+def looks_like_identity_name(text: str) -> bool:
+    """Check whether `text` is a valid identity name and not a mistyped GUID.
+
+    Text of only hexadecimal digits and hyphens, with a digit, counts as a
+    GUID.
+    """
+    if _GUID_LIKE.fullmatch(text) and any(ch.isdigit() for ch in text):
+        return False
+    try:
+        validate_identity_name(text)
+    except InvalidNameError:
+        return False
+    return True
+
+
+def _resolve_name(connection: Connection, name: str) -> PrincipalChoice:
+    matches = [c for c in list_identities(connection) if c.name.lower() == name.lower()]
+    where = f"subscription {connection.subscription_id}"
+    if not matches:
+        raise IdentityNotFoundError(
+            f"No user-assigned managed identity in {where} is named {name!r}.",
+            "Check the name with `akv-onboard find-identity --subscription-wide`, "
+            "or pass the identity's principal ID.",
+        )
+    if len(matches) > 1:
+        listed = "; ".join(
+            f"{c.resource_group} (principal ID {c.principal_id})" for c in matches
+        )
+        raise NotConfiguredError(
+            f"{len(matches)} identities in {where} are named {name!r}: {listed}.",
+            "Pass the principal ID or the resource ID of the one you mean.",
+        )
+    found = matches[0]
+    return PrincipalChoice(
+        found.principal_id,
+        typed_kind="name",
+        explanation=(
+            f"{name!r} is the identity in {found.resource_group}; the kit uses its "
+            f"principal ID {found.principal_id}."
+        ),
+        identity=found,
     )
 
 

@@ -12,6 +12,7 @@ from akv_helpers._text_checks import (
     _PORTAL_HINT,
     _character_problem,
     _list_characters,
+    _lookalike_problem,
     _quote,
     _require_text,
     _retype_fix,
@@ -71,9 +72,26 @@ def _name_error(
     )
 
 
+def _punycode_problem(name: str) -> str | None:
+    """Describe an internationalized name in its ASCII form, ``xn--…``."""
+    if not name.lower().startswith("xn--"):
+        return None
+    try:
+        decoded = name.encode("ascii").decode("idna")
+    except UnicodeError:
+        return "starts with 'xn--', the prefix of an internationalized domain name"
+    return (
+        f"is the internationalized domain name {_quote(decoded)} in its 'xn--' "
+        "form, and vault names are ASCII only"
+    )
+
+
 def _vault_name_problem(name: str) -> str | None:
     if not name:
         return "is empty"
+    punycode = _punycode_problem(name)
+    if punycode is not None:
+        return punycode
     if len(name) < 3:
         return f"is {len(name)} characters long, fewer than 3"
     if len(name) > 24:
@@ -281,7 +299,9 @@ def validate_resource_group_name(name: str) -> str:
     """Check a resource group name and return it as given.
 
     Azure allows Unicode letters and digits in resource group names, so this
-    check does too. Letter case is kept because Azure shows the name as created,
+    check does too, except fullwidth and other compatibility forms, and Cyrillic,
+    Greek and similar letters next to Latin ones, which are look-alikes pasted
+    by mistake. Letter case is kept because Azure shows the name as created,
     although it compares names case-insensitively.
 
     Parameters
@@ -318,6 +338,12 @@ def validate_resource_group_name(name: str) -> str:
         problem = f"contains {listed}, which resource group names do not allow"
     elif text.endswith("."):
         problem = "ends with a period"
+    elif lookalike := _lookalike_problem(text):
+        problem, suggestion = lookalike
+        fix = _retype_fix(suggestion, "resource group name")
+        raise _name_error(
+            "resource group name", text, problem, RESOURCE_GROUP_NAME_RULE, fix
+        )
     if problem is not None:
         fix = "Copy the resource group name from the resource's Overview page."
         raise _name_error(

@@ -18,8 +18,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from akv_helpers._text_checks import _invisible_problem, _list_characters, _require_text
 from akv_helpers.clouds import get_cloud
-from akv_helpers.errors import InvalidInputError, KitError, NotConfiguredError
+from akv_helpers.errors import (
+    InvalidInputError,
+    KitError,
+    NotConfiguredError,
+    displayable,
+)
 from akv_helpers.identifiers import (
     filter_value,
     parse_secret_identifier,
@@ -47,6 +53,8 @@ PROFILE_FILE_NAME = "profile.json"
 Mode = Literal["simulator", "azure"]
 _MODES: tuple[Mode, ...] = ("simulator", "azure")
 _ASSIGNMENT_SEGMENT = "/providers/microsoft.authorization/roleassignments/"
+# Characters that no ARM resource ID has, and that would change a request URL.
+_RESOURCE_ID_FORBIDDEN = frozenset("%?#'\"\\<>")
 
 # Prefixes of values that must never reach the profile: the simulator's secret
 # values and JSON Web Tokens (every Entra ID access token starts with "eyJ").
@@ -111,15 +119,7 @@ class IdentityRef:
         InvalidInputError
             If a field does not have its expected shape.
         """
-        resource_id = self.resource_id.strip()
-        if not resource_id.lower().startswith("/subscriptions/"):
-            raise InvalidInputError(
-                f"The identity resource ID '{resource_id}' does not start with "
-                "/subscriptions/.",
-                "Use the ID from the identity's Properties page.",
-                value=resource_id,
-                expected="/subscriptions/<sub>/resourceGroups/<rg>/providers/...",
-            )
+        resource_id = _validate_identity_resource_id(self.resource_id)
         return IdentityRef(
             name=validate_identity_name(self.name),
             resource_group=validate_resource_group_name(self.resource_group),
@@ -188,7 +188,8 @@ class Profile:
         """
         if self.mode not in _MODES:
             raise InvalidInputError(
-                f"The mode '{self.mode}' is not one of {', '.join(_MODES)}.",
+                f"The mode '{displayable(str(self.mode))}' is not one of "
+                f"{', '.join(_MODES)}.",
                 "Choose simulator (the built-in simulator) or azure.",
                 value=str(self.mode),
                 expected=" or ".join(_MODES),
@@ -251,15 +252,68 @@ def _optional(value: str | None, what: str) -> str | None:
     return None if value is None else validate_guid(value, what)
 
 
+def _path_problem(text: str) -> str | None:
+    """Return why `text` cannot be an Azure resource ID path, or ``None``."""
+    invisible = _invisible_problem(text)
+    if invisible is not None:
+        return invisible
+    bad = sorted({c for c in text if c in _RESOURCE_ID_FORBIDDEN})
+    if bad:
+        return f"contains {_list_characters(bad)}, which resource IDs do not have"
+    if not text.startswith("/"):
+        return "does not start with '/'"
+    segments = text[1:].removesuffix("/").split("/")
+    if "" in segments:
+        return "has an empty path segment ('//')"
+    if "." in segments or ".." in segments:
+        return "has a '.' or '..' path segment"
+    return None
+
+
+def _validate_identity_resource_id(resource_id: str) -> str:
+    expected = (
+        "/subscriptions/<subscription ID>/resourceGroups/<group>/providers/"
+        "Microsoft.ManagedIdentity/userAssignedIdentities/<name>"
+    )
+    text = _require_text(resource_id, "identity resource ID")
+    problem = _path_problem(text)
+    segments = text[1:].split("/")
+    folded = [segment.lower() for segment in segments]
+    if problem is None and (
+        len(segments) != 8
+        or folded[0] != "subscriptions"
+        or folded[2] != "resourcegroups"
+        or folded[4:7]
+        != ["providers", "microsoft.managedidentity", "userassignedidentities"]
+    ):
+        problem = "is not the resource ID of a user-assigned managed identity"
+    if problem is not None:
+        raise InvalidInputError(
+            f"The identity resource ID '{displayable(text)}' is invalid because "
+            f"it {problem}. Expected {expected}.",
+            "Use the Resource ID from the identity's Properties page.",
+            value=text,
+            expected=expected,
+        )
+    validate_guid(segments[1], "subscription ID")
+    validate_resource_group_name(segments[3])
+    validate_identity_name(segments[7])
+    return text
+
+
 def _validate_assignment_id(assignment_id: str | None) -> str | None:
     if assignment_id is None:
         return None
-    text = assignment_id.strip()
+    text = _require_text(assignment_id, "role assignment ID")
     expected = "<scope>/providers/Microsoft.Authorization/roleAssignments/<GUID>"
     scope, found, name = text.lower().rpartition(_ASSIGNMENT_SEGMENT)
-    if not found or not scope.startswith("/") or any(c.isspace() for c in text):
+    problem = _path_problem(text)
+    if problem is None and (not found or not scope.startswith("/subscriptions/")):
+        problem = f"does not have the shape {expected}"
+    if problem is not None:
         raise InvalidInputError(
-            f"The role assignment ID '{text}' does not have the shape {expected}.",
+            f"The role assignment ID '{displayable(text)}' is invalid because it "
+            f"{problem}.",
             "Use the ID that the grant step returned.",
             value=text,
             expected=expected,

@@ -10,19 +10,29 @@ identity, with backoff, for a bounded time; it never creates an assignment.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-
-from akv_helpers.connection import Connection, azure_errors, error_codes
-from akv_helpers.grant_plan import GrantPlan
 from akv_helpers.identifiers import parse_secret_scope
 
-__all__ = ["PROPAGATION_WINDOW_SECONDS", "AccessWait", "wait_for_access"]
+if TYPE_CHECKING:
+    from akv_helpers.connection import Connection
+    from akv_helpers.grant_plan import GrantPlan
+
+# The Azure SDK is imported inside the functions, so that `flyte_task` can use
+# the constants here without loading it.
+
+__all__ = [
+    "PROPAGATION_WINDOW_SECONDS",
+    "AccessWait",
+    "forbidden_assignment_line",
+    "kit_assignment_age",
+    "wait_for_access",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +84,10 @@ class AccessWait:
 
 
 def _assignment_created_at(connection: Connection, plan: GrantPlan) -> datetime | None:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    from akv_helpers.connection import azure_errors
+
     operations = connection.authorization().role_assignments
     with azure_errors("read the kit's role assignment"):
         try:
@@ -93,6 +107,8 @@ def _age(created: datetime | None) -> float | None:
 
 
 def _vault_url(connection: Connection, plan: GrantPlan) -> str:
+    from akv_helpers.connection import azure_errors
+
     parts = parse_secret_scope(plan.scope)
     with azure_errors("read the vault"):
         vault = connection.keyvault_mgmt().vaults.get(
@@ -105,6 +121,10 @@ def _read_once(
     connection: Connection, plan: GrantPlan, vault_url: str
 ) -> tuple[str | None, str | None]:
     """Read the secret as the identity; return the error codes, or Nones."""
+    from azure.core.exceptions import HttpResponseError
+
+    from akv_helpers.connection import error_codes
+
     credential = connection.identity_credential(plan.principal_id)
     client = connection.secret_client(vault_url, credential)
     secret_name = parse_secret_scope(plan.scope).secret_name
@@ -117,6 +137,48 @@ def _read_once(
     finally:
         client.close()
     return None, None
+
+
+def kit_assignment_age(connection: Connection, plan: GrantPlan) -> float | None:
+    """Return the age of the kit's assignment for `plan` in seconds, or None.
+
+    One request reads the assignment with the kit's deterministic name. None
+    means that it does not exist or that Azure did not return its creation
+    time.
+
+    Raises
+    ------
+    AzureRequestError
+        If reading the assignment fails for another reason than 404.
+    """
+    return _age(_assignment_created_at(connection, plan))
+
+
+# Key Vault's ForbiddenByRbac message has a line "Assignment: (not found)" or
+# "Assignment: <ID>"; the line only adds evidence, the code decides.
+_ASSIGNMENT_LINE = re.compile(r"^\s*Assignment:\s*(.+?)\s*$", re.MULTILINE)
+
+
+def forbidden_assignment_line(message: str) -> str | None:
+    r"""Return the value of the ``Assignment:`` line of a Key Vault 403 message.
+
+    Parameters
+    ----------
+    message
+        The error message of a 403 ``ForbiddenByRbac`` response.
+
+    Returns
+    -------
+    str or None
+        Such as ``"(not found)"``, or None when the message has no such line.
+
+    Examples
+    --------
+    >>> forbidden_assignment_line("Action: 'x'\r\nAssignment: (not found)\r\n")
+    '(not found)'
+    """
+    found = _ASSIGNMENT_LINE.search(message)
+    return found.group(1) if found else None
 
 
 def _unknown_in_azure(age: float | None) -> AccessWait:

@@ -239,11 +239,90 @@ _FIXED_SEGMENTS = {
 }
 
 
-def _check_scope_segments(segments: list[str], shown: str) -> None:
-    if len(segments) >= 5 and segments[4].lower() == _KEYVAULT_PROVIDER.lower():
-        corrected = "/" + "/".join([*segments[:4], "providers", *segments[4:]])
+# The segments of a secret's scope; None marks a name or an ID.
+_SCOPE_TEMPLATE: tuple[str | None, ...] = (
+    "subscriptions",
+    None,
+    "resourceGroups",
+    None,
+    "providers",
+    _KEYVAULT_PROVIDER,
+    "vaults",
+    None,
+    "secrets",
+    None,
+)
+_KEYWORDS = frozenset(word.lower() for word in _SCOPE_TEMPLATE if word)
+# More missing fixed segments than this make a guess at the scope unreliable.
+_MAX_INSERTED = 2
+
+
+def _align_scope(segments: list[str]) -> tuple[list[str], list[str]] | None:
+    """Fit `segments` to the scope's template by inserting missing fixed segments.
+
+    Return the ten aligned segments and the inserted ones, with the fewest
+    insertions, or None when no fit needs at most two insertions and leaves
+    nothing but a version (or ``versions/<version>``) after the secret name.
+    """
+    best: tuple[list[str], list[str]] | None = None
+
+    def fits_leftover(rest: list[str]) -> bool:
+        if rest and rest[0].lower() == "versions":
+            rest = rest[1:]
+        return not rest or (len(rest) == 1 and bool(_VERSION.fullmatch(rest[0])))
+
+    def walk(index: int, slot: int, out: list[str], inserted: list[str]) -> None:
+        nonlocal best
+        if len(inserted) > _MAX_INSERTED:
+            return
+        if best is not None and len(inserted) >= len(best[1]):
+            return
+        if slot == len(_SCOPE_TEMPLATE):
+            if fits_leftover(segments[index:]):
+                best = (out, inserted)
+            return
+        expected = _SCOPE_TEMPLATE[slot]
+        if index < len(segments):
+            segment = segments[index]
+            if (expected is None and segment.lower() not in _KEYWORDS) or (
+                expected is not None and segment.lower() == expected.lower()
+            ):
+                walk(index + 1, slot + 1, [*out, segment], inserted)
+        if expected is not None:
+            walk(index, slot + 1, [*out, expected], [*inserted, expected])
+
+    walk(0, 0, [], [])
+    return best
+
+
+def _parses(scope: str) -> bool:
+    try:
+        parse_secret_scope(scope)
+    except InvalidScopeError:
+        return False
+    return True
+
+
+def _reject_missing_segments(segments: list[str], shown: str) -> None:
+    aligned = _align_scope(segments)
+    if aligned is None or not aligned[1]:
+        return
+    parts, inserted = aligned
+    if inserted == ["providers"]:
         reason = "has no /providers/ segment before Microsoft.KeyVault"
-        raise _scope_error(shown, reason, _use_instead(corrected))
+    else:
+        names = " and ".join(inserted)
+        noun = "segments are" if len(inserted) > 1 else "segment is"
+        reason = f"is not a complete scope: the {names} {noun} missing"
+    if len(segments) + len(inserted) > len(_SCOPE_TEMPLATE):
+        reason += ", and it ends with a version, which a scope never has"
+    corrected = "/" + "/".join(parts)
+    fix = _use_instead(corrected) if _parses(corrected) else ""
+    raise _scope_error(shown, reason, fix or "Build the scope from its parts.")
+
+
+def _check_scope_segments(segments: list[str], shown: str) -> None:
+    _reject_missing_segments(segments, shown)
     for index, expected in _FIXED_SEGMENTS.items():
         if len(segments) <= index:
             break

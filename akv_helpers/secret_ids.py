@@ -208,6 +208,13 @@ def _check_authority(raw: str, shown: str, parts: urllib.parse.SplitResult) -> s
         raise _identifier_error(shown, "contains a user name before '@'", fix)
     if not netloc:
         raise _identifier_error(shown, "has no host after https://", _PORTAL_HINT)
+    if netloc.startswith("["):
+        host = netloc.split("]", 1)[0] + "]"
+        reason = f"has the IP address {_quote(host)} instead of a vault host"
+        fix = (
+            f"Key Vault hosts are names such as kv-demo.vault.azure.net. {_PORTAL_HINT}"
+        )
+        raise _identifier_error(shown, reason, fix)
     if ":" in netloc:
         host, port = netloc.rsplit(":", 1)
         suggestion = _use_instead(without_extras.replace(netloc, host, 1))

@@ -381,7 +381,6 @@ def ensure_simulator(
             f"Could not start the simulator in {directory}: {exc.strerror or exc}.",
             "Check that the kit home (AKV_ONBOARD_HOME) is a writable folder.",
         ) from exc
-    logger.info("Started the simulator with pid %d, log %s", process.pid, log_path)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         status = process.poll()
@@ -394,6 +393,12 @@ def ensure_simulator(
         if data is not None and data.get("pid") == process.pid:
             endpoint = _attach(discovery)
             if endpoint is not None:
+                logger.info(
+                    "Started the simulator at %s (pid %d, log %s)",
+                    endpoint.arm_url,
+                    process.pid,
+                    log_path,
+                )
                 return endpoint
         time.sleep(0.05)
 

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, Literal
 
-from azure.core.exceptions import HttpResponseError
+from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 from azure.mgmt.core.tools import parse_resource_id
 
 from akv_helpers.connection import (
@@ -28,6 +28,7 @@ from akv_helpers.errors import (
     VaultNotFoundError,
 )
 from akv_helpers.identifiers import (
+    SecretIdentifier,
     build_secret_scope,
     build_vault_scope,
     validate_secret_name,
@@ -40,8 +41,11 @@ __all__ = [
     "VaultInfo",
     "find_vault",
     "get_secret_info",
-    "secret_info_from_model",
+    "grant_notes",
+    "pinned_version_note",
     "require_rbac",
+    "secret_info_from_model",
+    "secret_notes",
     "vault_info_from_model",
 ]
 
@@ -414,3 +418,127 @@ def secret_info_from_model(vault: VaultInfo, name: str, secret: Any) -> SecretIn
         expires=attributes.expires if attributes is not None else None,
         content_type=properties.content_type if properties else None,
     )
+
+
+def grant_notes(
+    connection: Connection,
+    identifier: SecretIdentifier,
+    vault: VaultInfo,
+    secret: SecretInfo,
+) -> list[str]:
+    """Return what may stop a task from reading the secret although the grant works.
+
+    The notes cover a pinned version that is missing or not the current one, an
+    expired or not yet active secret, and a vault without public network access
+    or behind a firewall. A pinned version other than the current one costs one
+    data-plane listing of the secret's versions, as the signed-in operator.
+
+    Parameters
+    ----------
+    connection
+        Signed-in connection.
+    identifier
+        The secret identifier as given, with its version if pinned.
+    vault, secret
+        The vault and the secret's metadata.
+
+    Returns
+    -------
+    list[str]
+        Notes, each starting with ``Note:`` or ``Warning:``; the version note
+        comes first.
+    """
+    notes = [f"Note: {text}" for text in secret_notes(vault, secret)]
+    version_note = pinned_version_note(connection, identifier, vault, secret)
+    if version_note is not None:
+        notes.insert(0, version_note)
+    return notes
+
+
+def secret_notes(vault: VaultInfo, secret: SecretInfo) -> list[str]:
+    """Return the secret's and the vault's notes of `grant_notes`, unprefixed."""
+    notes: list[str] = []
+    if secret.expired:
+        notes.append(f"The secret {secret.name} has expired.")
+    if secret.not_yet_valid:
+        notes.append(f"The secret {secret.name} is not active yet.")
+    if vault.public_network_access == "Disabled":
+        notes.append(
+            f"The vault {vault.name} has public network access disabled. The grant "
+            "is made, but the task can read the secret only through a private "
+            "endpoint in the cluster's network."
+        )
+    elif vault.network_default_action == "Deny":
+        notes.append(
+            f"The vault {vault.name} has a firewall that denies by default. The "
+            "grant is made, but the cluster's network must be allowed in the "
+            "vault's Networking settings."
+        )
+    return notes
+
+
+def pinned_version_note(
+    connection: Connection,
+    identifier: SecretIdentifier,
+    vault: VaultInfo,
+    secret: SecretInfo,
+) -> str | None:
+    """Check that a pinned version exists, and return a note unless it is current.
+
+    Azure Resource Manager returns only the current version of a secret, so
+    another version is looked up in the data plane's version list, which needs
+    a data action such as Key Vault Reader's readMetadata.
+
+    Returns
+    -------
+    str or None
+        ``Warning: …`` when the version does not exist, ``Note: …`` when it is
+        not the current one or could not be checked, ``None`` otherwise.
+    """
+    pinned = identifier.version
+    if pinned is None or pinned == secret.current_version:
+        return None
+    listed = _list_versions(connection, vault, identifier.name)
+    if isinstance(listed, str):
+        return (
+            f"Note: version {pinned} of {identifier.name} could not be checked, "
+            f"because {listed}. The current version is {secret.current_version}. "
+            "The grant covers every version, and `akv-onboard task run` reads the "
+            "pinned one."
+        )
+    if pinned not in listed:
+        shown = ", ".join(listed) if listed else "none"
+        return (
+            f"Warning: version {pinned} of the secret {identifier.name} was not "
+            f"found in the vault {vault.name} (versions: {shown}). The grant covers "
+            "every version, but a task that pins this one fails. Copy the "
+            "identifier of an existing version from the portal."
+        )
+    return (
+        f"Note: the identifier pins version {pinned}, which is not the current "
+        f"version {secret.current_version}, so the task reads {pinned}."
+    )
+
+
+def _list_versions(
+    connection: Connection, vault: VaultInfo, name: str
+) -> list[str] | str:
+    """List the secret's versions as the operator, or return why that failed."""
+    if not vault.vault_uri:
+        return f"the vault {vault.name} has no vault URI"
+    try:
+        with connection.secret_client(vault.vault_uri) as client:
+            pages = client.list_properties_of_secret_versions(name)
+            found = [str(item.version).lower() for item in pages if item.version]
+    except ClientAuthenticationError as error:
+        return f"the sign-in to the data plane failed ({type(error).__name__})"
+    except HttpResponseError as error:
+        code, inner_code = error_codes(error)
+        if error.status_code == 403:
+            return (
+                "listing versions needs data-plane rights on the vault (such as "
+                "Key Vault Reader) that the signed-in account lacks "
+                f"({inner_code or code})"
+            )
+        return f"listing the versions failed ({error.status_code} {code})"
+    return sorted(found)

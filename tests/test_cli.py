@@ -960,3 +960,109 @@ def test_command_says_simulator_started(
     assert "Started the simulator at https://127.0.0.1:" in first.stderr
     assert "because none was running" in first.stderr
     assert "Started the simulator" not in second.stderr
+
+
+def save_identity_profile(principal_id: str) -> None:
+    """Save a simulator profile whose identity has `principal_id` recorded."""
+    from akv_helpers.profile import IdentityRef, Profile, save_profile
+
+    save_profile(
+        Profile(
+            mode="simulator",
+            identity=IdentityRef(
+                name="userflyterole",
+                resource_group="rg-union-dp",
+                resource_id=(
+                    "/subscriptions/00000000-1111-2222-3333-444444444444/"
+                    "resourceGroups/rg-union-dp/providers/"
+                    "Microsoft.ManagedIdentity/userAssignedIdentities/userflyterole"
+                ),
+                client_id=CLIENT,
+                principal_id=principal_id,
+            ),
+        )
+    )
+
+
+def assignment_puts(simulator: SimulatorEndpoint) -> list[str | None]:
+    """Return the error code (or None) of each role-assignment PUT logged."""
+    return [
+        entry["error_code"]
+        for entry in simulator.requests()
+        if entry["method"] == "PUT" and "roleassignments/" in entry["path"].lower()
+    ]
+
+
+@pytest.mark.parametrize("typed", [None, CLIENT], ids=["profile", "typed-client-id"])
+def test_grant_young_identity_retried(
+    simulator: SimulatorEndpoint, typed: str | None
+) -> None:
+    simulator.apply_scenario("identity-replicating")
+    simulator.configure(replication_attempts_remaining=1)
+    save_identity_profile(PRINCIPAL)
+    arguments = ["grant", SECRET]
+    if typed is not None:
+        arguments += ["--principal-id", typed]
+    simulator.clear_requests()
+
+    result = run(*arguments)
+
+    assert result.exit_code == 0, result.output
+    assert "\ngranted: /subscriptions/" in result.stdout
+    assert assignment_puts(simulator) == ["PrincipalNotFound", None]
+
+
+def test_grant_old_identity_not_retried(simulator: SimulatorEndpoint) -> None:
+    simulator.apply_scenario("identity-old-wrong-id")
+    # The profile contains the client ID where the principal ID belongs.
+    save_identity_profile(CLIENT)
+    simulator.clear_requests()
+
+    result = run("grant", SECRET)
+
+    assert result.exit_code == 1
+    assert "PrincipalNotFound" in result.stderr
+    assert "30 days old" in result.stderr
+    assert "did not retry" in result.stderr
+    assert "client ID" in result.stderr
+    assert assignment_puts(simulator) == ["PrincipalNotFound"]
+
+
+def test_task_run_waits_for_propagation(
+    simulator: SimulatorEndpoint, tmp_path: Path
+) -> None:
+    simulator.apply_scenario("grant-propagating")
+    simulator.configure(propagation_seconds=2)
+
+    result = run(
+        "task", "run", SECRET, "--principal-id", PRINCIPAL, "--out", str(tmp_path)
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "Waiting for the grant to take effect" in result.stderr
+    assert "Passed:" in result.stdout
+    assert assignment_puts(simulator) == []
+
+
+def test_task_run_wait_timeout_still_propagating(
+    simulator: SimulatorEndpoint, tmp_path: Path
+) -> None:
+    simulator.apply_scenario("grant-propagating")
+
+    result = run(
+        "task",
+        "run",
+        SECRET,
+        "--principal-id",
+        PRINCIPAL,
+        "--out",
+        str(tmp_path),
+        "--wait-timeout",
+        "1",
+    )
+
+    assert result.exit_code == 1
+    assert "still propagating" in result.stdout
+    assert "Do not grant again" in result.stdout
+    assert "Waiting for the grant to take effect" in result.stderr
+    assert assignment_puts(simulator) == []

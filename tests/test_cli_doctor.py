@@ -266,3 +266,47 @@ def test_start_foreground_scenario_rejected() -> None:
     result = run("simulator", "start", "--foreground", "--scenario", "healthy")
 
     assert result.exit_code == 2
+
+
+CI_DEPLOYER_CLIENT = "aaaaaaaa-0000-4000-8000-000000000011"
+CI_DEPLOYER_PRINCIPAL = "bbbbbbbb-0000-4000-8000-000000000012"
+CI_DEPLOYER_RESOURCE_ID = (
+    "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/rg-tools/"
+    "providers/Microsoft.ManagedIdentity/userAssignedIdentities/ci-deployer"
+)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [CI_DEPLOYER_CLIENT, CI_DEPLOYER_RESOURCE_ID, "ci-deployer"],
+    ids=["client-id", "resource-id", "name"],
+)
+def test_doctor_identity_resolved_across_subscription(
+    fresh_sim: SimulatorEndpoint, typed: str
+) -> None:
+    result, data = doctor_json("--identity", typed)
+
+    assert data["resolved"]["principal ID"] == CI_DEPLOYER_PRINCIPAL
+    assert f"principal ID {CI_DEPLOYER_PRINCIPAL}" in result.stderr
+    assert findings_by_id(data)["grant.missing"]["status"] == "failed"
+
+
+def test_doctor_identity_union_client_id_reported(
+    fresh_sim: SimulatorEndpoint,
+) -> None:
+    _, data = doctor_json("--identity", "aaaaaaaa-0000-4000-8000-000000000001")
+
+    assert data["resolved"]["principal ID"] == PRINCIPAL
+    assert findings_by_id(data)["identity.wrong-id-kind"]["status"] == "failed"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["bbbbbbbb-0000-4000-8000-00000000000", "not an/identity"],
+    ids=["short-guid", "bad-name"],
+)
+def test_doctor_identity_bad_value_exit_two(typed: str) -> None:
+    result = run("doctor", SECRET, "--identity", typed)
+
+    assert result.exit_code == 2
+    assert "principal ID" in result.stderr

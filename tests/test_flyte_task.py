@@ -922,3 +922,88 @@ def test_task_panel_success_single_period(
     assert "Passed:" in status, status
     assert "exercised." in status
     assert ".." not in status.replace("...", "")
+
+
+def kit_assignment_count(simulator: SimulatorEndpoint) -> int:
+    return sum(
+        1
+        for item in simulator.state()["role_assignments"]
+        if str(item["principal_id"]).lower() == PRINCIPAL
+    )
+
+
+@pytest.mark.flyte
+def test_run_waits_for_propagating_grant(
+    simulator: SimulatorEndpoint, tmp_path: Path
+) -> None:
+    simulator.apply_scenario("grant-propagating")
+    simulator.configure(propagation_seconds=2)
+    connection = connect(Profile(mode="simulator"))
+    identifier = parse_secret_identifier(LATEST)
+    module = write_task_module(identifier, tmp_path, pinned=False)
+    lines: list[str] = []
+
+    result = run_task_locally(
+        connection,
+        identifier,
+        PRINCIPAL,
+        module,
+        wait_timeout=30,
+        progress=lines.append,
+    )
+
+    assert result.ok is True, result.message
+    assert result.stage == "done"
+    assert lines
+    assert lines[0].startswith("Waiting for the grant to take effect")
+    assert "Assignment: (not found)" in lines[0]
+    assert result.duration_seconds >= 1.0
+    assert kit_assignment_count(simulator) == 1
+
+
+def test_run_wait_times_out_still_propagating(
+    simulator: SimulatorEndpoint, tmp_path: Path
+) -> None:
+    simulator.apply_scenario("grant-propagating")
+    simulator.configure(propagation_seconds=2)
+    connection = connect(Profile(mode="simulator"))
+    identifier = parse_secret_identifier(LATEST)
+    module = write_task_module(identifier, tmp_path, pinned=False)
+    lines: list[str] = []
+
+    result = run_task_locally(
+        connection, identifier, PRINCIPAL, module, wait_timeout=1, progress=lines.append
+    )
+
+    assert result.ok is False
+    assert result.stage == "fetch"
+    assert "still propagating" in result.message
+    assert "Do not grant again" in result.fix
+    assert result.command == []
+    assert any("Waiting for the grant to take effect" in line for line in lines)
+    assert kit_assignment_count(simulator) == 1
+
+
+def test_run_old_grant_denied_not_waited(
+    simulator: SimulatorEndpoint, tmp_path: Path
+) -> None:
+    # Without the kit's assignment, a denial is not waited for.
+    connection = connect(Profile(mode="simulator"))
+    identifier = parse_secret_identifier(LATEST)
+    module = write_task_module(identifier, tmp_path, pinned=False)
+    lines: list[str] = []
+
+    result = run_task_locally(
+        connection,
+        identifier,
+        PRINCIPAL,
+        module,
+        wait_timeout=30,
+        progress=lines.append,
+    )
+
+    assert result.ok is False
+    assert result.message.startswith(f"access denied: the identity {PRINCIPAL}")
+    assert lines == []
+    assert result.duration_seconds < 10
+    assert kit_assignment_count(simulator) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -170,7 +171,37 @@ MISSING_PROVIDERS = (
     "/Microsoft.KeyVault/vaults/kv-demo/secrets/db-pass"
 )
 
+MISSING_RESOURCE_GROUPS = (
+    f"/subscriptions/{SUBSCRIPTION}/rg-union-dp"
+    "/providers/Microsoft.KeyVault/vaults/kv-demo/secrets/db-pass"
+)
+
 BAD_SCOPES = [
+    pytest.param(
+        MISSING_RESOURCE_GROUPS,
+        "the resourceGroups segment is missing",
+        f"Use '{SECRET_SCOPE}' instead",
+        id="missing-resource-groups",
+    ),
+    pytest.param(
+        f"{MISSING_RESOURCE_GROUPS}/{VERSION}",
+        "ends with a version",
+        f"Use '{SECRET_SCOPE}' instead",
+        id="missing-resource-groups-with-version",
+    ),
+    pytest.param(
+        f"{MISSING_PROVIDERS}/{VERSION}",
+        "no /providers/ segment",
+        f"Use '{SECRET_SCOPE}' instead",
+        id="missing-providers-with-version",
+    ),
+    pytest.param(
+        f"/subscriptions/{SUBSCRIPTION}/rg-union-dp"
+        "/Microsoft.KeyVault/vaults/kv-demo/secrets/db-pass",
+        "the resourceGroups and providers segments are missing",
+        f"Use '{SECRET_SCOPE}' instead",
+        id="missing-resource-groups-and-providers",
+    ),
     pytest.param(
         MISSING_PROVIDERS,
         "no /providers/ segment",
@@ -300,6 +331,22 @@ def test_parse_secret_scope_bad(scope: str, reason: str, fix: str) -> None:
     assert fix in error.fix
     assert error.expected == SECRET_SCOPE_SHAPE
     assert isinstance(error, ValueError)
+    assert "/providers/providers/" not in error.fix.lower()
+
+
+_SUGGESTED_SCOPE = re.compile(r"'(/subscriptions/[^']*)'")
+
+
+@pytest.mark.parametrize(("scope", "reason", "fix"), BAD_SCOPES)
+def test_suggested_scope_parses(scope: str, reason: str, fix: str) -> None:
+    with pytest.raises(InvalidScopeError) as caught:
+        parse_secret_scope(scope)
+
+    for suggestion in _SUGGESTED_SCOPE.findall(caught.value.fix):
+        if "<" in suggestion:
+            continue  # a shape with placeholders, such as <resource group>
+        assert parse_secret_scope(suggestion).scope.lower() == suggestion.lower()
+        assert not suggestion.lower().endswith(VERSION)
 
 
 # --- scope_contains ------------------------------------------------------------------

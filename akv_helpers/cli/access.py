@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import click
@@ -11,12 +12,12 @@ from akv_helpers.cli._output import as_dict, echo_json, kit_errors
 from akv_helpers.cli._steps import open_connection, resolve_principal
 from akv_helpers.cli._types import SECRET_ID, principal_option
 from akv_helpers.identifiers import SecretIdentifier
-from akv_helpers.profile import load_profile, save_profile
+from akv_helpers.profile import Profile, load_profile, save_profile
 
 if TYPE_CHECKING:
     from akv_helpers.assignments import GrantPlan
     from akv_helpers.connection import Connection
-    from akv_helpers.vaults import SecretInfo, VaultInfo
+    from akv_helpers.vaults import VaultInfo
 
 __all__ = [
     "COMMANDS",
@@ -24,24 +25,67 @@ __all__ = [
     "echo_notes",
     "echo_plan",
     "grant",
-    "pinned_version_note",
     "plan_for",
     "revoke",
-    "secret_notes",
     "verify",
 ]
 
 
 def plan_for(
-    connection: Connection, identifier: SecretIdentifier, principal_id: str
+    connection: Connection,
+    identifier: SecretIdentifier,
+    principal_id: str,
+    principal_created_at: datetime | None = None,
 ) -> tuple[VaultInfo, GrantPlan]:
-    """Find the vault and compute the grant plan for the secret."""
+    """Find the vault and compute the grant plan for the secret.
+
+    `principal_created_at` is the identity's creation time; for an identity
+    younger than an hour the grant retries ``PrincipalNotFound``.
+    """
     from akv_helpers.assignments import plan_grant
     from akv_helpers.vaults import find_vault
 
     vault = find_vault(connection, identifier.vault_name)
     subscription = vault.subscription_id or connection.subscription_id
-    return vault, plan_grant(subscription, vault, identifier.name, principal_id)
+    plan = plan_grant(
+        subscription,
+        vault,
+        identifier.name,
+        principal_id,
+        principal_created_at=principal_created_at,
+    )
+    return vault, plan
+
+
+def _principal_with_age(
+    connection: Connection, profile: Profile, typed: str | None
+) -> tuple[str, Profile, datetime | None]:
+    """Choose the principal as `resolve_principal` does, and find its age.
+
+    A typed ID is resolved here, so that the identity the listing returned
+    also gives its creation time without a second listing.
+    """
+    from akv_helpers.identities import identity_created_at, resolve_typed_principal
+
+    if typed is None:
+        principal, profile = resolve_principal(connection, profile, None)
+        return (
+            principal,
+            profile,
+            identity_created_at(connection, principal, profile.identity),
+        )
+    choice = resolve_typed_principal(connection, typed, profile.identity)
+    if choice.swapped:
+        click.echo(f"Note: {choice.explanation}", err=True)
+    elif choice.typed_kind == "unknown":
+        click.echo(f"Warning: {choice.explanation}", err=True)
+    created_at = choice.identity.created_at if choice.identity else None
+    if created_at is None and choice.identity is not None:
+        # The profile's identity matched without a request; read its age.
+        created_at = identity_created_at(
+            connection, choice.principal_id, profile.identity
+        )
+    return choice.principal_id, profile, created_at
 
 
 def echo_plan(plan: GrantPlan) -> None:
@@ -77,8 +121,10 @@ def grant(
 
     profile = load_profile()
     connection = open_connection(profile)
-    principal, profile = resolve_principal(connection, profile, principal_id)
-    vault, plan = plan_for(connection, secret_id, principal)
+    principal, profile, created_at = _principal_with_age(
+        connection, profile, principal_id
+    )
+    vault, plan = plan_for(connection, secret_id, principal, created_at)
     notes = check_before_grant(connection, secret_id, vault, principal)
     if not as_json:
         echo_notes(notes)
@@ -135,7 +181,8 @@ def check_before_grant(
     """Run the checks `assignments.onboard_secret` runs before it grants.
 
     The vault must use Azure RBAC and the secret must exist and be enabled;
-    otherwise the kit's error is raised. A pinned version is looked up too.
+    otherwise the kit's error is raised. The notes come from
+    `akv_helpers.vaults.grant_notes`, which also looks a pinned version up.
 
     Returns
     -------
@@ -143,101 +190,11 @@ def check_before_grant(
         Notes that do not stop the grant, each starting with ``Note:`` or
         ``Warning:``.
     """
-    from akv_helpers.vaults import get_secret_info, require_rbac
+    from akv_helpers.vaults import get_secret_info, grant_notes, require_rbac
 
     require_rbac(vault, principal_id)
     secret = get_secret_info(connection, vault, identifier.name)
-    notes = [f"Note: {text}" for text in secret_notes(vault, secret)]
-    version_note = pinned_version_note(connection, identifier, vault, secret)
-    if version_note is not None:
-        notes.insert(0, version_note)
-    return notes
-
-
-def secret_notes(vault: VaultInfo, secret: SecretInfo) -> list[str]:
-    """Return what stops a task from reading the secret although the grant works."""
-    notes: list[str] = []
-    if secret.expired:
-        notes.append(f"The secret {secret.name} has expired.")
-    if secret.not_yet_valid:
-        notes.append(f"The secret {secret.name} is not active yet.")
-    if vault.public_network_access == "Disabled":
-        notes.append(
-            f"The vault {vault.name} has public network access disabled. The grant "
-            "is made, but the task can read the secret only through a private "
-            "endpoint in the cluster's network."
-        )
-    elif vault.network_default_action == "Deny":
-        notes.append(
-            f"The vault {vault.name} has a firewall that denies by default. The "
-            "grant is made, but the cluster's network must be allowed in the "
-            "vault's Networking settings."
-        )
-    return notes
-
-
-def pinned_version_note(
-    connection: Connection,
-    identifier: SecretIdentifier,
-    vault: VaultInfo,
-    secret: SecretInfo,
-) -> str | None:
-    """Check that a pinned version exists, and return a note unless it is current.
-
-    Azure Resource Manager returns only the current version of a secret, so
-    another version is looked up in the data plane's version list, which needs
-    a data action such as Key Vault Reader's readMetadata.
-    """
-    pinned = identifier.version
-    if pinned is None or pinned == secret.current_version:
-        return None
-    listed = _list_versions(connection, vault, identifier.name)
-    if isinstance(listed, str):
-        return (
-            f"Note: version {pinned} of {identifier.name} could not be checked, "
-            f"because {listed}. The grant covers every version, and "
-            "`akv-onboard task run` reads the pinned one."
-        )
-    if pinned not in listed:
-        shown = ", ".join(listed) if listed else "none"
-        return (
-            f"Warning: version {pinned} of the secret {identifier.name} was not "
-            f"found in the vault {vault.name} (versions: {shown}). The grant covers "
-            "every version, but a task that pins this one fails. Copy the "
-            "identifier of an existing version from the portal."
-        )
-    return (
-        f"Note: the identifier pins version {pinned}, which is not the current "
-        f"version {secret.current_version}, so the task reads {pinned}."
-    )
-
-
-def _list_versions(
-    connection: Connection, vault: VaultInfo, name: str
-) -> list[str] | str:
-    """List the secret's versions as the operator, or return why that failed."""
-    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
-
-    from akv_helpers.connection import error_codes
-
-    if not vault.vault_uri:
-        return f"the vault {vault.name} has no vault URI"
-    try:
-        with connection.secret_client(vault.vault_uri) as client:
-            pages = client.list_properties_of_secret_versions(name)
-            found = [str(item.version).lower() for item in pages if item.version]
-    except ClientAuthenticationError as error:
-        return f"the sign-in to the data plane failed ({type(error).__name__})"
-    except HttpResponseError as error:
-        code, inner_code = error_codes(error)
-        if error.status_code == 403:
-            return (
-                "listing versions needs data-plane rights on the vault (such as "
-                "Key Vault Reader) that the signed-in account lacks "
-                f"({inner_code or code})"
-            )
-        return f"listing the versions failed ({error.status_code} {code})"
-    return sorted(found)
+    return grant_notes(connection, identifier, vault, secret)
 
 
 def echo_notes(notes: list[str]) -> None:

@@ -5,20 +5,28 @@ from __future__ import annotations
 import sys
 import textwrap
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from akv_helpers.cli._output import kit_errors
 from akv_helpers.cli._steps import open_connection
+from akv_helpers.cli._types import PrincipalReferenceType
 from akv_helpers.errors import KitError
-from akv_helpers.profile import load_profile
+from akv_helpers.profile import Profile, load_profile
 
 if TYPE_CHECKING:
     from akv_helpers.connection import Connection
     from akv_helpers.diagnose import Diagnosis, Finding
 
-__all__ = ["COMMANDS", "doctor", "echo_diagnosis", "status_word"]
+__all__ = [
+    "COMMANDS",
+    "IDENTITY_REFERENCE",
+    "IdentityReferenceType",
+    "doctor",
+    "echo_diagnosis",
+    "status_word",
+]
 
 # Maximum of --wait-for-propagation, in seconds. Azure documents up to 10 minutes
 # for a role assignment to take effect, and some of its pages say longer.
@@ -90,17 +98,82 @@ def echo_diagnosis(diagnosis: Diagnosis) -> None:
     click.echo(redact("\n".join(lines)))
 
 
-def _connect() -> Connection | None:
-    """Connect in the profile's mode, or return None with a note when that fails."""
+class IdentityReferenceType(PrincipalReferenceType):
+    """The commands' principal ID, client ID or resource ID, or an identity name."""
+
+    name = "identity"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> str:
+        """Accept what `PrincipalReferenceType` accepts, or an identity name."""
+        from akv_helpers.identities import looks_like_identity_name
+
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            text = str(value).strip()
+            if looks_like_identity_name(text):
+                return text
+            raise
+
+
+IDENTITY_REFERENCE = IdentityReferenceType()
+
+
+def _identity_inputs(
+    connection: Connection | None, profile: Profile, typed: str | None
+) -> tuple[str | None, str | None]:
+    """Resolve `typed` across the subscription; return (principal ID, identity text).
+
+    The doctor's own identity lookup finds only the identities named like
+    Union's in the profile's resource group. For those the typed text is
+    passed on, so that the doctor reports a client ID or resource ID given
+    where the principal ID belongs. Any other identity is passed on by its
+    principal ID, with the same note on stderr as the other commands print.
+    """
+    from akv_helpers.identities import resolve_typed_principal
+    from akv_helpers.names import is_union_identity_name
+
+    if typed is None or connection is None:
+        return None, typed
     try:
-        return open_connection(load_profile())
+        choice = resolve_typed_principal(connection, typed, profile.identity)
+    except KitError as error:
+        click.echo(f"Note: {error.message} The doctor checks it as typed.", err=True)
+        return None, typed
+    if choice.swapped or choice.typed_kind == "name":
+        click.echo(f"Note: {choice.explanation}", err=True)
+    elif choice.typed_kind == "unknown":
+        click.echo(f"Warning: {choice.explanation}", err=True)
+    identity = choice.identity
+    group = profile.resource_group
+    visible = (
+        identity is not None
+        and is_union_identity_name(identity.name)
+        and (group is None or group.lower() == identity.resource_group.lower())
+    )
+    if visible or identity is None:
+        return None, typed
+    return choice.principal_id, typed
+
+
+def _connect() -> tuple[Profile, Connection | None]:
+    """Load the profile and connect in its mode, or note on stderr why not.
+
+    The connection is None when loading or connecting failed.
+    """
+    profile = Profile()
+    try:
+        profile = load_profile()
+        return profile, open_connection(profile)
     except KitError as error:
         click.echo(
             f"Note: could not connect ({error.message}); only the checks that send "
             "no request ran.",
             err=True,
         )
-        return None
+        return profile, None
 
 
 def _progress(step: str) -> None:
@@ -111,6 +184,7 @@ def _progress(step: str) -> None:
 @click.argument("secret_id", metavar="SECRET_ID")
 @click.option(
     "--identity",
+    type=IDENTITY_REFERENCE,
     default=None,
     metavar="ID_OR_NAME",
     help="The data-plane identity: principal ID, client ID, resource ID or name. "
@@ -157,14 +231,17 @@ def doctor(
     from akv_helpers.diagnose import DiagnosisInputs, diagnose
     from akv_helpers.diagnose.report import export_report, render_json
 
+    profile, connection = _connect()
+    principal_id, identity_text = _identity_inputs(connection, profile, identity)
     inputs = DiagnosisInputs(
         identifier_text=secret_id,
-        identity_text=identity.strip() if identity and identity.strip() else None,
+        principal_id=principal_id,
+        identity_text=identity_text,
         task_path=str(task_path) if task_path is not None else None,
     )
     interactive = sys.stderr.isatty()
     diagnosis = diagnose(
-        _connect(),
+        connection,
         inputs,
         progress=_progress if interactive else None,
         wait_for_propagation=wait_for_propagation,

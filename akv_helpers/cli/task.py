@@ -85,6 +85,13 @@ def task_generate(secret_id: SecretIdentifier, pinned: bool | None, out: Path) -
     show_default=True,
     help="Seconds pyflyte may run.",
 )
+@click.option(
+    "--wait-timeout",
+    type=click.FloatRange(min=0),
+    default=600,
+    show_default=True,
+    help="Seconds to wait for a grant the kit made recently to take effect.",
+)
 @click.pass_context
 @kit_errors
 def task_run(
@@ -93,11 +100,14 @@ def task_run(
     principal_id: str | None,
     out: Path,
     timeout: float,
+    wait_timeout: float,
 ) -> None:
     """Run the task locally with the secret laid out as Union's injector does.
 
     In simulator mode the value is read as the identity, so a missing grant
-    fails here as it would on Union. Exit code 1 when the run failed.
+    fails here as it would on Union. A grant the kit made within the last 10
+    minutes may not have taken effect yet: the run then waits for it, with
+    progress on stderr. Exit code 1 when the run failed.
     """
     from akv_helpers.flyte_task import run_task_locally, write_task_module
 
@@ -109,7 +119,15 @@ def task_run(
         identity = profile.identity
         principal = identity.principal_id if identity else ""
     path = write_task_module(secret_id, out, pinned=secret_id.version is not None)
-    result = run_task_locally(connection, secret_id, principal, path, timeout=timeout)
+    result = run_task_locally(
+        connection,
+        secret_id,
+        principal,
+        path,
+        timeout=timeout,
+        wait_timeout=wait_timeout,
+        progress=_echo_progress,
+    )
 
     verbose = bool(ctx.find_root().params.get("verbose"))
     if result.command:
@@ -131,6 +149,10 @@ def task_run(
     click.echo(f"Took {result.duration_seconds:.1f} s.")
     if not result.ok:
         sys.exit(1)
+
+
+def _echo_progress(line: str) -> None:
+    click.echo(line, err=True)
 
 
 @task.command("check")

@@ -7,7 +7,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from akv_helpers import assignments, vaults
+from akv_helpers import assignments, identities, vaults
 from akv_helpers import connection as connections
 from akv_helpers.identifiers import (
     SECRET_IDENTIFIER_SHAPE,
@@ -132,15 +132,21 @@ class GrantPanel(Panel):
         connection = self._connect()
         vault = vaults.find_vault(connection, identifier.vault_name)
         vaults.require_rbac(vault, identity.principal_id)
+        secret = vaults.get_secret_info(connection, vault, identifier.name)
+        notes = vaults.grant_notes(connection, identifier, vault, secret)
+        created_at = identities.identity_created_at(
+            connection, identity.principal_id, identity
+        )
         subscription = self._profile.subscription_id or connection.subscription_id
         plan = assignments.plan_grant(
             self._require(subscription, "subscription ID", "00-start-here"),
             vault,
             identifier.name,
             identity.principal_id,
+            principal_created_at=created_at,
         )
         self._plan = plan
-        self._w_plan.value = _plan_html(plan, vault)
+        self._w_plan.value = _plan_html(plan, vault) + _notes_html(notes)
         self._show(status_line("ok", "The vault uses Azure RBAC. Review the plan."))
         return plan
 
@@ -215,6 +221,16 @@ def _plan_html(plan: assignments.GrantPlan, vault: vaults.VaultInfo) -> str:
         + "The same assignment with the Azure CLI:"
         + code_block(plan.az_command)
     )
+
+
+def _notes_html(notes: list[str]) -> str:
+    """Render the notes of `vaults.grant_notes` as warning or note lines."""
+    lines = []
+    for note in notes:
+        level: Level = "warning" if note.startswith("Warning:") else "info"
+        text = note.split(":", 1)[1].strip() if ":" in note else note
+        lines.append(status_line(level, text))
+    return "".join(lines)
 
 
 def _verify_html(verified: assignments.VerifyResult) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import html
+import logging
 import platform
 import sys
 from dataclasses import dataclass
@@ -15,12 +17,12 @@ import akv_helpers
 from akv_helpers import connection as connections
 from akv_helpers import identities
 from akv_helpers.clouds import CLOUDS
-from akv_helpers.errors import IdentityNotFoundError
+from akv_helpers.errors import AuthenticationError, IdentityNotFoundError
 from akv_helpers.identifiers import validate_guid, validate_resource_group_name
 from akv_helpers.profile import save_profile
 
 from ._panel import Panel
-from ._render import definition_list, status_line, table_html
+from ._render import definition_list, error_html, status_line, table_html
 
 __all__ = [
     "WIDGETS_FALLBACK_TEXT",
@@ -30,6 +32,8 @@ __all__ = [
     "environment_report",
     "widgets_check",
 ]
+
+logger = logging.getLogger(__name__)
 
 # Packages the notebooks need, in the order the environment table lists them.
 CHECKED_PACKAGES = (
@@ -246,6 +250,15 @@ class StartPanel(Panel):
         self._action("Sign-in", self._buttons(), self._sign_in)
 
     def _sign_in(self) -> None:
+        try:
+            self._sign_in_and_fill()
+        except AuthenticationError as error:
+            # One line per credential tried, which a plain status line would
+            # run together.
+            logger.warning("Sign-in failed: %s", error.message.split("\n", 1)[0])
+            self._show(_sign_in_error_html(error))
+
+    def _sign_in_and_fill(self) -> None:
         mode = self._w_mode.value
         self._working("Signing in…")
         if mode == "azure":
@@ -405,3 +418,13 @@ class StartPanel(Panel):
                 "to bring back the seeded demo tenant.",
             )
         )
+
+
+def _sign_in_error_html(error: AuthenticationError) -> str:
+    """Render a sign-in error with each credential's line as a list item."""
+    headline, *lines = error.message.split("\n")
+    if not lines:
+        return error_html(error)
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    fix = f"What to do: {error.fix}" if error.fix else ""
+    return status_line("error", headline, fix) + f"<ul>{items}</ul>"

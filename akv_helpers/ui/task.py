@@ -189,7 +189,11 @@ class TaskPanel(Panel):
         identity = self._require_identity()
         self._working(f"Running {path.name} with pyflyte…")
         result = flyte_task.run_task_locally(
-            self._connect(), identifier, identity.principal_id, path
+            self._connect(),
+            identifier,
+            identity.principal_id,
+            path,
+            progress=self._working,
         )
         if result.ok:
             self._show(

@@ -356,3 +356,50 @@ def test_env_var_kind_for_env_var_argument() -> None:
     )
 
     assert [item.kind for item in report.findings] == [KIND_ENV_VAR_MOUNT]
+
+
+H12_DATA_FLOW = [
+    pytest.param(
+        ["s = flytekit.current_context().secrets", f's.get("{URI}")'],
+        id="secrets-bound-to-name",
+    ),
+    pytest.param(
+        ["ctx = flytekit.current_context()", f'return ctx.secrets.get("{URI}")'],
+        id="context-bound-to-name",
+    ),
+    pytest.param(
+        [
+            "from flytekit import current_context as cc",
+            "context = cc()",
+            "manager = context.secrets",
+            f'return manager.get("{URI}")',
+        ],
+        id="aliased-import-two-steps",
+    ),
+    pytest.param(
+        [
+            "from flytekit import current_context",
+            f'return current_context().secrets.get("{URI}")',
+        ],
+        id="imported-function",
+    ),
+]
+
+
+@pytest.mark.parametrize("body", H12_DATA_FLOW)
+def test_h12_get_with_uri_data_flow(body: list[str]) -> None:
+    source = task_source([f'Secret(group="{URI}")'], body)
+    finding = run_doctor(source).finding("task.get-with-uri")
+
+    assert finding.status is Status.FAILED
+    assert 'secrets.get("db-pass")' in finding.fix
+
+
+def test_other_get_not_a_secret_read() -> None:
+    source = task_source(
+        [f'Secret(group="{URI}")'],
+        ["s = {'a': 1}", f's.get("{URI}")', 'return os.environ.get("HOME")'],
+    )
+    finding = run_doctor(source).finding("task.get-with-uri")
+
+    assert finding.status is Status.NOT_APPLICABLE

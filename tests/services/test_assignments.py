@@ -254,7 +254,9 @@ def test_grant_exists_under_other_name(
     result = grant(connection, plan)
     assert result.status == "already granted"
     assert not result.created_by_kit
-    assert [entry["status"] for entry in _arm(fresh_sim)] == [409]
+    assert result.assignment_id == other_id
+    # The PUT, then the listing that finds the existing assignment.
+    assert [entry["status"] for entry in _arm(fresh_sim)] == [409, 200]
     assert len(_assignments(fresh_sim)) == 1
     checked = verify(connection, plan)
     assert checked.granted
@@ -354,13 +356,20 @@ def test_grant_update_not_permitted(
 
 class _CannedHandler(BaseHTTPRequestHandler):
     answer: tuple[int, dict[str, Any]] = (500, {})
+    listing: tuple[int, dict[str, Any]] = (200, {"value": []})
     seen: list[str] = []
 
     def do_PUT(self) -> None:  # noqa: N802
         length = int(self.headers.get("Content-Length", 0))
         self.rfile.read(length)
         self.seen.append(f"PUT {self.path}")
-        status, body = self.answer
+        self._send(*self.answer)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self.seen.append(f"GET {self.path}")
+        self._send(*self.listing)
+
+    def _send(self, status: int, body: dict[str, Any]) -> None:
         raw = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -400,38 +409,185 @@ def canned(sim: SimulatorEndpoint) -> Iterator[tuple[type[_CannedHandler], Conne
         thread.join()
 
 
+def _listed_assignment(name: str, principal: str = PRINCIPAL_ID) -> dict[str, Any]:
+    scope = SECRET_SCOPE
+    return {
+        "id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
+        "name": name,
+        "type": "Microsoft.Authorization/roleAssignments",
+        "properties": {
+            "roleDefinitionId": _definition(SECRETS_USER),
+            "principalId": principal,
+            "principalType": "ServicePrincipal",
+            "scope": scope,
+        },
+    }
+
+
+EXISTING_NAME = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+
+
 @pytest.mark.parametrize(
-    ("message", "existing"),
+    "message",
     [
-        ("The role assignment already exists.", None),
-        (
-            "The role assignment already exists. The ID of the existing role "
-            "assignment is 0123456789abcdef0123456789abcdef.",
-            "01234567-89ab-cdef-0123-456789abcdef",
-        ),
+        "The role assignment already exists.",
+        "The role assignment already exists. The ID of the existing role "
+        "assignment is 0123456789abcdef0123456789abcdef.",
+        f"The role assignment for principal {PRINCIPAL_ID} already exists.",
+        f"A role assignment already exists in subscription {SUBSCRIPTION}.",
+        "Conflict for principal bbbbbbbb000040008000000000000002.",
     ],
-    ids=["old-message", "new-message"],
+    ids=["old-message", "names-assignment", "principal", "subscription", "no-dashes"],
 )
-def test_grant_exists_keyed_on_code(
-    canned: tuple[type[_CannedHandler], Connection],
-    plan: GrantPlan,
-    message: str,
-    existing: str | None,
+def test_grant_exists_id_from_listing(
+    canned: tuple[type[_CannedHandler], Connection], plan: GrantPlan, message: str
 ) -> None:
     handler, connection = canned
     handler.answer = (
         409,
         {"error": {"code": "RoleAssignmentExists", "message": message}},
     )
+    handler.listing = (
+        200,
+        {
+            "value": [
+                _listed_assignment(str(uuid.uuid4()), OTHER_PRINCIPAL),
+                _listed_assignment(EXISTING_NAME),
+            ]
+        },
+    )
+
     result = grant(connection, plan)
+
     assert result.status == "already granted"
     assert not result.created_by_kit
-    if existing is None:
-        assert result.assignment_id is None
-    else:
-        assert result.assignment_id is not None
-        assert result.assignment_id.endswith(f"/roleAssignments/{existing}")
-    assert len(handler.seen) == 1
+    assert result.assignment_id is not None
+    assert result.assignment_id.endswith(f"/roleAssignments/{EXISTING_NAME}")
+    assert [line.split()[0] for line in handler.seen] == ["PUT", "GET"]
+
+
+def test_grant_exists_listing_empty(
+    canned: tuple[type[_CannedHandler], Connection], plan: GrantPlan
+) -> None:
+    handler, connection = canned
+    handler.answer = (
+        409,
+        {
+            "error": {
+                "code": "RoleAssignmentExists",
+                "message": f"The assignment {PRINCIPAL_ID} already exists.",
+            }
+        },
+    )
+
+    result = grant(connection, plan)
+
+    assert result.status == "already granted"
+    assert result.assignment_id is None
+
+
+def _authorization_failed(client: str, object_id: str, scope: str) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": "AuthorizationFailed",
+            "message": f"The client '{client}' with object id '{object_id}' does "
+            "not have authorization to perform action "
+            "'Microsoft.Authorization/roleAssignments/write' over scope "
+            f"'{scope}/providers/Microsoft.Authorization/roleAssignments/"
+            f"{uuid.uuid4()}' or the scope is invalid. If access was recently "
+            "granted, please refresh your credentials.",
+        }
+    }
+
+
+def test_grant_denied_service_principal_caller(
+    canned: tuple[type[_CannedHandler], Connection], plan: GrantPlan
+) -> None:
+    handler, connection = canned
+    app_id = "aaaaaaaa-0000-4000-8000-000000000011"
+    handler.answer = (403, _authorization_failed(app_id, OTHER_PRINCIPAL, plan.scope))
+
+    with pytest.raises(AccessDeniedError) as caught:
+        grant(connection, plan)
+
+    assert f"The signed-in account ({OTHER_PRINCIPAL})" in caught.value.message
+    assert app_id not in caught.value.message
+
+
+def test_grant_denied_long_message_keeps_scope(
+    canned: tuple[type[_CannedHandler], Connection], vault: VaultInfo
+) -> None:
+    handler, connection = canned
+    long_name = "s" + "-long" * 24
+    plan = plan_grant(SUBSCRIPTION, vault, long_name, PRINCIPAL_ID)
+    body = _authorization_failed(OPERATOR, OPERATOR, plan.scope)
+    assert len(body["error"]["message"]) > 400
+    handler.answer = (403, body)
+
+    with pytest.raises(AccessDeniedError) as caught:
+        grant(connection, plan)
+
+    error = caught.value
+    assert f"at {plan.scope} (AuthorizationFailed)" in error.message
+    assert "…" not in error.message
+    assert f"--scope {plan.scope}" in error.fix
+    assert f"The signed-in account ({OPERATOR})" in error.message
+
+
+def test_revoke_without_rights_hands_off(
+    fresh_sim: SimulatorEndpoint, connection: Connection, plan: GrantPlan
+) -> None:
+    assert grant(connection, plan).status == "granted"
+    fresh_sim.apply_scenario("operator-reader")
+    fresh_sim.clear_requests()
+
+    with pytest.raises(AccessDeniedError) as caught:
+        revoke(connection, plan)
+
+    error = caught.value
+    assert error.code == "AuthorizationFailed"
+    assert "cannot remove role assignments here" in error.message
+    assert OPERATOR in error.message
+    assert "Nothing was deleted" in error.message
+    assert f"az role assignment delete --ids {plan.assignment_id}" in error.fix
+    assert f"DELETE https://management.azure.com{plan.assignment_id}" in error.fix
+    assert "az role assignment list" in error.fix
+    roles = ["Key Vault Data Access Administrator", "Owner"]
+    positions = [error.fix.index(role) for role in roles]
+    assert positions == sorted(positions)
+    assert len(_assignments(fresh_sim)) == 1
+
+
+def test_verify_denied_message_keeps_scope(
+    fresh_sim: SimulatorEndpoint, sim: SimulatorEndpoint, plan: GrantPlan
+) -> None:
+    outsider = connect(
+        Profile(mode="simulator"),
+        credential=SimulatorCredential(sim, OTHER_PRINCIPAL),
+    )
+
+    with pytest.raises(AccessDeniedError) as caught:
+        verify(outsider, plan)
+
+    assert caught.value.code == "AuthorizationFailed"
+    assert f"over scope '{plan.vault_scope}'" in caught.value.message
+    assert "…" not in caught.value.message
+
+
+def test_revoke_listing_denied_hands_off(
+    fresh_sim: SimulatorEndpoint, sim: SimulatorEndpoint, plan: GrantPlan
+) -> None:
+    # ci-deployer has no role anywhere, so even the listing is denied.
+    outsider = connect(
+        Profile(mode="simulator"),
+        credential=SimulatorCredential(sim, OTHER_PRINCIPAL),
+    )
+
+    with pytest.raises(AccessDeniedError) as caught:
+        revoke(outsider, plan)
+
+    assert OTHER_PRINCIPAL in caught.value.message
+    assert f"az role assignment delete --ids {plan.assignment_id}" in caught.value.fix
 
 
 def test_grant_conflict_other_code(

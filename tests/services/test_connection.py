@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -116,6 +117,26 @@ def test_stale_discovery_starts_new(tmp_path: Path) -> None:
     finally:
         assert stop_simulator(tmp_path)
     assert not stop_simulator(tmp_path)
+
+
+def test_ensure_simulator_logs_address(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="akv_helpers")
+    endpoint = ensure_simulator(tmp_path, timeout=20)
+    try:
+        started = [
+            record.getMessage()
+            for record in caplog.records
+            if record.name == "akv_helpers.simulator_client"
+            and record.levelno == logging.INFO
+        ]
+    finally:
+        assert stop_simulator(tmp_path)
+
+    assert len(started) == 1
+    assert endpoint.arm_url in started[0]
+    assert str(endpoint.pid) in started[0]
 
 
 def test_stop_simulator_started_elsewhere(tmp_path: Path) -> None:
