@@ -26,7 +26,7 @@ from akv_helpers.credentials import DeviceCodePrompt, SignInMethod, sign_in
 from akv_helpers.errors import NotConfiguredError
 from akv_helpers.http_errors import azure_errors, describe_http_error, error_codes
 from akv_helpers.profile import Profile, load_profile
-from akv_helpers.retry_policies import PrincipalNotFoundRetryPolicy
+from akv_helpers.retry_policies import KitRetryPolicy, PrincipalNotFoundRetryPolicy
 from akv_helpers.simulator_client import (
     TOKEN_REFRESH_MARGIN_SECONDS,
     SimulatorCredential,
@@ -80,7 +80,17 @@ class RetrySettings:
         Maximum number of retries of one request.
     status
         Maximum number of retries on a retryable status (408, 429, 500, 502, 503,
-        504).
+        504). Other statuses, such as 400, 403, 404 or 409, are never retried.
+    read
+        Maximum number of retries after a connection reset or read timeout.
+    connect
+        Maximum number of retries when no connection could be made.
+    retry_after_max
+        Longest ``Retry-After`` wait honoured, in seconds; a response asking for
+        a longer wait ends the retries.
+    expired_token
+        Retries of an ARM request answered ``401 ExpiredAuthenticationToken``,
+        each with a token requested again from the credential.
     backoff_factor
         Factor of the exponential backoff between retries, in seconds.
     backoff_max
@@ -98,12 +108,16 @@ class RetrySettings:
 
     total: int = 3
     status: int = 3
+    read: int = 3
+    connect: int = 3
     backoff_factor: float = 0.8
     backoff_max: float = 30.0
     connection_timeout: float = 10.0
     read_timeout: float = 60.0
     principal_not_found: int = 3
     principal_not_found_backoff: float = 2.0
+    retry_after_max: float = 60.0
+    expired_token: int = 1
 
 
 def client_kwargs(
@@ -121,13 +135,26 @@ def client_kwargs(
     Returns
     -------
     dict[str, Any]
-        Keyword arguments for azure-core's retry policy and requests transport.
+        Keyword arguments for the requests transport, and the kit's retry
+        policy (`akv_helpers.retry_policies.KitRetryPolicy`) built from
+        azure-core's ``retry_*`` settings, which the dict also contains.
     """
-    return {
+    settings: dict[str, Any] = {
         "retry_total": retry.total,
         "retry_status": retry.status,
+        "retry_read": retry.read,
+        "retry_connect": retry.connect,
         "retry_backoff_factor": retry.backoff_factor,
         "retry_backoff_max": retry.backoff_max,
+    }
+    policy = KitRetryPolicy(
+        retry_after_max=retry.retry_after_max,
+        expired_token_retries=retry.expired_token,
+        **settings,
+    )
+    return {
+        **settings,
+        "retry_policy": policy,
         "connection_timeout": retry.connection_timeout,
         "read_timeout": retry.read_timeout,
         "connection_verify": connection_verify,

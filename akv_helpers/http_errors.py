@@ -19,6 +19,7 @@ from akv_helpers.errors import (
     azure_error_class,
     displayable,
 )
+from akv_helpers.retry_policies import retry_fix, retry_note
 
 __all__ = ["azure_errors", "describe_http_error", "error_codes"]
 
@@ -145,6 +146,10 @@ def describe_http_error(
     shown = displayable(_error_message(exc), MAX_AZURE_MESSAGE_CHARACTERS)
     message = f"{what} ({label or 'no status'}): {shown}"
     fix = _FIX_BY_CODE.get(inner_code or "", "") or _FIX_BY_CODE.get(code or "", "")
+    retried = retry_note(exc)
+    if retried:
+        message = f"{message} {retried}"
+        fix = retry_fix(exc) or fix
     return error_class(
         message,
         fix,
@@ -203,9 +208,12 @@ def azure_errors(action: str) -> Iterator[None]:
     except HttpResponseError as exc:
         raise describe_http_error(exc, action) from exc
     except (ServiceRequestError, ServiceResponseError) as exc:
+        retried = retry_note(exc)
         raise AzureRequestError(
             f"Could not {action}: no response from Azure "
-            f"({type(exc).__name__}: {displayable(str(exc))}).",
-            "Check the network connection; in simulator mode check that the "
+            f"({type(exc).__name__}: {displayable(str(exc))})."
+            + (f" {retried}" if retried else ""),
+            retry_fix(exc)
+            or "Check the network connection; in simulator mode check that the "
             "simulator is running (`akv-onboard simulator status`).",
         ) from exc

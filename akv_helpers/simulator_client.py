@@ -204,6 +204,64 @@ class SimulatorEndpoint:
         """Return the principals in the simulated directory."""
         return list(self.admin("GET", "/_simulator/principals").get("value", []))
 
+    def inject_fault(
+        self,
+        route: str,
+        kind: str,
+        *,
+        count: int | None = None,
+        fraction: float | None = None,
+        seed: int | None = None,
+        retry_after: float | None = None,
+        delay: float | None = None,
+        status: int | None = None,
+        code: str | None = None,
+    ) -> dict[str, Any]:
+        """Make the simulator fail matching requests; return the rule it added.
+
+        Parameters
+        ----------
+        route
+            A route name such as ``"role_assignments.put"``, or
+            ``"<METHOD> <path regex>"``.
+        kind
+            ``"429"``, ``"500"``, ``"503"``, ``"status"``, ``"reset"``,
+            ``"slow"``, ``"expired-token"`` or ``"drop-after-commit"``.
+        count, fraction
+            Apply to the next `count` matching requests, or to each with
+            probability `fraction` (seeded by `seed`).
+        retry_after, delay, status, code
+            ``Retry-After`` seconds, the wait of a slow response in seconds, and
+            the status and error code of a ``"status"`` fault.
+
+        Raises
+        ------
+        SimulatorError
+            If the simulator rejects the rule; the message says why.
+        """
+        body: dict[str, Any] = {"route": route, "kind": kind}
+        optional = {
+            "count": count,
+            "fraction": fraction,
+            "seed": seed,
+            "retry_after": retry_after,
+            "delay": delay,
+            "status": status,
+            "code": code,
+        }
+        body.update(
+            {name: value for name, value in optional.items() if value is not None}
+        )
+        return self.admin("POST", "/_simulator/faults", body)
+
+    def faults(self) -> list[dict[str, Any]]:
+        """Return the active fault rules with how often each matched and applied."""
+        return list(self.admin("GET", "/_simulator/faults").get("value", []))
+
+    def clear_faults(self) -> None:
+        """Remove every fault rule (a reset also removes them)."""
+        self.admin("DELETE", "/_simulator/faults")
+
 
 def _admin_error_detail(raw: bytes) -> str:
     try:

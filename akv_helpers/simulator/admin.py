@@ -1,4 +1,4 @@
-"""Admin API under ``/_simulator/``: tokens, request log, reset, config, state."""
+"""Admin API under ``/_simulator/``: tokens, request log, reset, state, faults."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 from typing import Any
 
 from .base import SimulatorHandler
+from .faults import KINDS, ROUTE_NAMES, FaultError
 from .scenarios import UnknownScenarioError, apply_scenarios, describe
 from .tokens import SCOPE_AUDIENCES, TOKEN_LIFETIME_SECONDS
 
@@ -73,21 +74,27 @@ class AdminHandler(SimulatorHandler):
             self.send_json(200, dict(world.config))
         elif action == "scenarios":
             self.send_json(200, {"value": describe()})
+        elif action == "faults":
+            self.send_json(200, self._faults())
         else:
             self.send_error_body(404, "NotFound", f"Unknown admin action '{action}'.")
 
     async def delete(self, action: str) -> None:
-        """Clear the request log."""
+        """Clear the request log or the fault rules."""
         if not self._authorized():
             return
         if action == "requests":
             self.sim.request_log.clear()
             self.send_json(204, None)
+        elif action == "faults":
+            self.sim.faults.clear()
+            logger.info("cleared the fault rules")
+            self.send_json(204, None)
         else:
             self.send_error_body(404, "NotFound", f"Unknown admin action '{action}'.")
 
     async def post(self, action: str) -> None:
-        """Serve token, reset, config and scenario."""
+        """Serve token, reset, config, scenario and faults."""
         if not self._authorized():
             return
         body = self._body()
@@ -97,6 +104,7 @@ class AdminHandler(SimulatorHandler):
             self._issue_token(body)
         elif action == "reset":
             self.sim.world.reseed()
+            self.sim.faults.clear()
             self.sim.ensure_vault_ports()
             logger.info("reset the demo tenant")
             self.send_json(200, {"status": "reset"})
@@ -104,6 +112,8 @@ class AdminHandler(SimulatorHandler):
             self._configure(body)
         elif action == "scenario":
             self._apply_scenario(body)
+        elif action == "faults":
+            self._add_fault(body)
         else:
             self.send_error_body(404, "NotFound", f"Unknown admin action '{action}'.")
 
@@ -218,3 +228,22 @@ class AdminHandler(SimulatorHandler):
                 "active": list(self.sim.world.active_scenarios),
             },
         )
+
+    def _faults(self) -> dict[str, Any]:
+        return {
+            "value": [rule.describe() for rule in self.sim.faults.rules()],
+            "kinds": dict(KINDS),
+            "routes": {
+                name: f"{method} {regex} ({host})"
+                for name, (method, regex, host) in ROUTE_NAMES.items()
+            },
+        }
+
+    def _add_fault(self, body: dict[str, Any]) -> None:
+        try:
+            rule = self.sim.faults.add(body)
+        except FaultError as error:
+            self.send_error_body(400, "BadRequest", str(error))
+            return
+        logger.info("added fault rule %d: %s on %s", rule.id, rule.kind, rule.route)
+        self.send_json(201, rule.describe())

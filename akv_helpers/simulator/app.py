@@ -21,6 +21,7 @@ import tornado.web
 
 from . import VERSION
 from .admin import AdminHandler
+from .faults import FaultStore
 from .files import SimulatorPaths, write_private_json
 from .requestlog import RequestLog
 from .routes_arm import ArmHandler
@@ -74,6 +75,7 @@ class Simulator:
         ensure_certificates(self.paths)
         self.world = World.open(self.paths.state, reset=reset)
         self.tokens = TokenStore()
+        self.faults = FaultStore()
         self.request_log = RequestLog(self.paths.request_log)
         self.admin_key = secrets.token_urlsafe(32)
         self.requested_port = port

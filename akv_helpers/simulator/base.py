@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import socket
+import struct
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
 import tornado.web
+
+from .faults import FaultRule
 
 if TYPE_CHECKING:
     from .app import Simulator
@@ -37,6 +42,8 @@ class SimulatorHandler(tornado.web.RequestHandler):
         self.error_code: str | None = None
         self.inner_error_code: str | None = None
         self.record_request = True
+        self.fault: str | None = None
+        self._drop_response = False
 
     def prepare(self) -> None:
         """Reject requests addressed to any host other than the loopback address."""
@@ -78,11 +85,120 @@ class SimulatorHandler(tornado.web.RequestHandler):
             return None
         return json.loads(raw.decode("utf-8"))
 
+    @property
+    def host_kind(self) -> str:
+        """``arm`` on the management port, ``vault`` on a vault's port."""
+        return "arm" if self.host_label == "arm" else "vault"
+
+    async def apply_fault(self) -> bool:
+        """Apply the first fault rule that covers this request, if any.
+
+        Returns
+        -------
+        bool
+            True when the fault has answered the request (or closed the
+            connection), so that the handler must not serve it.
+        """
+        rule = self.sim.faults.take(
+            self.request.method or "", self.request.path, self.host_kind
+        )
+        if rule is None:
+            return False
+        self.fault = rule.kind
+        logger.info(
+            "fault %s (rule %d) on %s %s",
+            rule.kind,
+            rule.id,
+            self.request.method,
+            self.request.path,
+        )
+        if rule.kind == "slow":
+            # Never a blocking sleep: other connections are served meanwhile.
+            await asyncio.sleep(rule.delay)
+            return False
+        if rule.kind == "drop-after-commit":
+            self._drop_response = True
+            return False
+        if rule.kind == "reset":
+            self.abort_connection()
+            return True
+        self.send_fault_status(rule)
+        return True
+
+    def send_fault_status(self, rule: FaultRule) -> None:
+        """Answer with the status of a ``429``, ``500``, ``503`` or ``status`` rule."""
+        vault = self.host_kind == "vault"
+        headers: dict[str, str] = {}
+        if rule.retry_after is not None:
+            headers["Retry-After"] = f"{rule.retry_after:g}"
+        if rule.kind == "429":
+            code = "Throttled" if vault else "TooManyRequests"
+            message = (
+                "Request was not processed because too many requests were "
+                "received. Retry after the time the Retry-After header gives."
+            )
+            self.send_error_body(429, code, message, headers=headers)
+        elif rule.kind == "500":
+            self.send_error_body(
+                500,
+                "InternalServerError",
+                "The server encountered an internal error. Please retry the request.",
+                headers=headers,
+            )
+        elif rule.kind == "503":
+            self.send_error_body(
+                503,
+                "ServiceUnavailable",
+                "The service is unavailable. Please retry the request.",
+                headers=headers,
+            )
+        else:
+            self.send_error_body(
+                rule.status or 500,
+                rule.code or "InjectedFault",
+                f"The simulator answered {rule.status} {rule.code} (injected fault).",
+                headers=headers,
+            )
+
+    def token_fault(self) -> bool:
+        """Whether an ``expired-token`` rule applies to this request's valid token."""
+        rule = self.sim.faults.take(
+            self.request.method or "",
+            self.request.path,
+            self.host_kind,
+            token_phase=True,
+        )
+        if rule is None:
+            return False
+        self.fault = rule.kind
+        return True
+
+    def abort_connection(self) -> None:
+        """Reset the connection (TCP RST) without sending a response."""
+        stream = getattr(self.request.connection, "stream", None)
+        if stream is not None and not stream.closed():
+            sock = stream.socket
+            if sock is not None:
+                # A zero linger time makes close() send RST instead of FIN.
+                sock.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+            stream.close()
+        # The response is never sent, so record the request here and keep
+        # tornado from finishing it.
+        self._finished = True
+        self.on_finish()
+
     def send_json(
         self, status: int, body: Any, headers: dict[str, str] | None = None
     ) -> None:
         """Finish the request with a JSON body (no body for 204)."""
         if self._finished:
+            return
+        if self._drop_response:
+            # drop-after-commit: the change is made, the response is lost.
+            self.set_status(status)
+            self.abort_connection()
             return
         self.set_status(status)
         for name, value in (headers or {}).items():
@@ -144,7 +260,8 @@ class SimulatorHandler(tornado.web.RequestHandler):
         """Record the request in the request log and the server log."""
         if not self.record_request:
             return
-        status = self.get_status()
+        # A reset request got no status at all.
+        status = None if self.fault == "reset" else self.get_status()
         entry = {
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "method": self.request.method,
@@ -156,6 +273,7 @@ class SimulatorHandler(tornado.web.RequestHandler):
             "host": self.host_label,
             "error_code": self.error_code,
             "inner_error_code": self.inner_error_code,
+            "fault": self.fault,
         }
         self.sim.request_log.record(entry)
         logger.info(

@@ -134,23 +134,28 @@ class ArmHandler(SimulatorHandler):
 
     async def get(self, *_: str) -> None:
         """Serve a GET request."""
-        self._serve("GET")
+        if not await self.apply_fault():
+            self._serve("GET")
 
     async def put(self, *_: str) -> None:
         """Serve a PUT request."""
-        self._serve("PUT")
+        if not await self.apply_fault():
+            self._serve("PUT")
 
     async def delete(self, *_: str) -> None:
         """Serve a DELETE request."""
-        self._serve("DELETE")
+        if not await self.apply_fault():
+            self._serve("DELETE")
 
     async def post(self, *_: str) -> None:
         """Serve a POST request."""
-        self._serve("POST")
+        if not await self.apply_fault():
+            self._serve("POST")
 
     async def patch(self, *_: str) -> None:
         """Serve a PATCH request."""
-        self._serve("PATCH")
+        if not await self.apply_fault():
+            self._serve("PATCH")
 
     def _serve(self, method: str) -> None:
         try:
@@ -243,6 +248,14 @@ class ArmHandler(SimulatorHandler):
                 "ExpiredAuthenticationToken",
                 f"The access token expiry UTC time '{expired}' is earlier than current "
                 f"UTC time '{now}'.",
+                challenge,
+            )
+        if self.token_fault():
+            # Azure's answer when a token expires between two requests.
+            raise ArmError(
+                401,
+                "ExpiredAuthenticationToken",
+                "The access token expiry UTC time is earlier than current UTC time.",
                 challenge,
             )
         if info.audience != ARM_AUDIENCE:

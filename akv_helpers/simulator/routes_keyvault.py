@@ -60,6 +60,8 @@ class VaultHandler(SimulatorHandler):
 
     async def get(self, *_: str) -> None:
         """Serve a GET request, turning rejections into Key Vault error bodies."""
+        if await self.apply_fault():
+            return
         try:
             self._serve()
         except _Reject as reject:
@@ -166,6 +168,8 @@ class VaultHandler(SimulatorHandler):
             )
         if info.expired:
             # NOTE: Key Vault's own AKV code for an expired token is not reproduced.
+            raise _Reject(401, "Unauthorized", "The access token has expired.")
+        if self.token_fault():
             raise _Reject(401, "Unauthorized", "The access token has expired.")
         vault_tenant = self.sim.world.tenant_id
         if info.tenant_id.lower() != vault_tenant.lower():
