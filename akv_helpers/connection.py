@@ -120,6 +120,18 @@ class RetrySettings:
     expired_token: int = 1
 
 
+def retry_settings(retry: RetrySettings) -> dict[str, Any]:
+    """Return azure-core's ``retry_*`` keyword arguments for `retry`."""
+    return {
+        "retry_total": retry.total,
+        "retry_status": retry.status,
+        "retry_read": retry.read,
+        "retry_connect": retry.connect,
+        "retry_backoff_factor": retry.backoff_factor,
+        "retry_backoff_max": retry.backoff_max,
+    }
+
+
 def client_kwargs(
     retry: RetrySettings, connection_verify: str | bool = True
 ) -> dict[str, Any]:
@@ -139,14 +151,7 @@ def client_kwargs(
         policy (`akv_helpers.retry_policies.KitRetryPolicy`) built from
         azure-core's ``retry_*`` settings, which the dict also contains.
     """
-    settings: dict[str, Any] = {
-        "retry_total": retry.total,
-        "retry_status": retry.status,
-        "retry_read": retry.read,
-        "retry_connect": retry.connect,
-        "retry_backoff_factor": retry.backoff_factor,
-        "retry_backoff_max": retry.backoff_max,
-    }
+    settings = retry_settings(retry)
     policy = KitRetryPolicy(
         retry_after_max=retry.retry_after_max,
         expired_token_retries=retry.expired_token,
@@ -242,10 +247,9 @@ class Connection:
             kwargs["retry_policy"] = PrincipalNotFoundRetryPolicy(
                 principal_not_found_retries=self.retry.principal_not_found,
                 principal_not_found_backoff=self.retry.principal_not_found_backoff,
-                retry_total=self.retry.total,
-                retry_status=self.retry.status,
-                retry_backoff_factor=self.retry.backoff_factor,
-                retry_backoff_max=self.retry.backoff_max,
+                retry_after_max=self.retry.retry_after_max,
+                expired_token_retries=self.retry.expired_token,
+                **retry_settings(self.retry),
             )
             self._clients["authorization"] = AuthorizationManagementClient(
                 self.credential,

@@ -389,9 +389,18 @@ def _fetch_as_identity(
     vault: VaultInfo,
 ) -> str | LocalRunResult | _RbacDenied:
     """Read the value as the identity, as the injector's init container does."""
-    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+    from azure.core.exceptions import (
+        ClientAuthenticationError,
+        HttpResponseError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
 
-    from akv_helpers.connection import error_codes
+    from akv_helpers.http_errors import (
+        describe_http_error,
+        describe_transport_error,
+        error_codes,
+    )
 
     if not vault.vault_uri:
         raise TaskRunError(
@@ -451,10 +460,23 @@ def _fetch_as_identity(
             )
             return _not_found_result(identifier, reader)
         else:
-            message = f"reading {identifier.name} failed: {error.status_code} {code}"
-            fix = "See the simulator's request log: `akv-onboard simulator requests`."
+            described = describe_http_error(
+                error, _fetch_action(identifier, principal_id)
+            )
+            message, fix = described.message, described.fix
         return LocalRunResult(ok=False, stage="fetch", message=message, fix=fix)
+    except (ServiceRequestError, ServiceResponseError) as error:
+        described = describe_transport_error(
+            error, _fetch_action(identifier, principal_id)
+        )
+        return LocalRunResult(
+            ok=False, stage="fetch", message=described.message, fix=described.fix
+        )
     return secret.value or ""
+
+
+def _fetch_action(identifier: SecretIdentifier, principal_id: str) -> str:
+    return f"read {identifier.name} as the identity {principal_id}"
 
 
 def _not_found_result(

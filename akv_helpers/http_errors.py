@@ -21,7 +21,12 @@ from akv_helpers.errors import (
 )
 from akv_helpers.retry_policies import retry_fix, retry_note
 
-__all__ = ["azure_errors", "describe_http_error", "error_codes"]
+__all__ = [
+    "azure_errors",
+    "describe_http_error",
+    "describe_transport_error",
+    "error_codes",
+]
 
 
 def error_codes(exc: HttpResponseError) -> tuple[str | None, str | None]:
@@ -208,12 +213,23 @@ def azure_errors(action: str) -> Iterator[None]:
     except HttpResponseError as exc:
         raise describe_http_error(exc, action) from exc
     except (ServiceRequestError, ServiceResponseError) as exc:
-        retried = retry_note(exc)
-        raise AzureRequestError(
-            f"Could not {action}: no response from Azure "
-            f"({type(exc).__name__}: {displayable(str(exc))})."
-            + (f" {retried}" if retried else ""),
-            retry_fix(exc)
-            or "Check the network connection; in simulator mode check that the "
-            "simulator is running (`akv-onboard simulator status`).",
-        ) from exc
+        raise describe_transport_error(exc, action) from exc
+
+
+def describe_transport_error(
+    exc: ServiceRequestError | ServiceResponseError, action: str
+) -> AzureRequestError:
+    """Convert a request that got no response into the kit's `AzureRequestError`.
+
+    Raise the result with ``from exc``; its message says how often the kit
+    tried when the retries were used up.
+    """
+    retried = retry_note(exc)
+    return AzureRequestError(
+        f"Could not {action}: no response from Azure "
+        f"({type(exc).__name__}: {displayable(str(exc))})."
+        + (f" {retried}" if retried else ""),
+        retry_fix(exc)
+        or "Check the network connection; in simulator mode check that the "
+        "simulator is running (`akv-onboard simulator status`).",
+    )

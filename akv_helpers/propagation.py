@@ -121,19 +121,33 @@ def _read_once(
     connection: Connection, plan: GrantPlan, vault_url: str
 ) -> tuple[str | None, str | None]:
     """Read the secret as the identity; return the error codes, or Nones."""
-    from azure.core.exceptions import HttpResponseError
+    from azure.core.exceptions import (
+        HttpResponseError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
 
-    from akv_helpers.connection import error_codes
+    from akv_helpers.http_errors import (
+        describe_http_error,
+        describe_transport_error,
+        error_codes,
+    )
 
     credential = connection.identity_credential(plan.principal_id)
     client = connection.secret_client(vault_url, credential)
     secret_name = parse_secret_scope(plan.scope).secret_name
+    action = f"read the secret {secret_name} as the identity {plan.principal_id}"
     try:
         # Only the outcome matters; the value is dropped at once.
         client.get_secret(secret_name)
     except HttpResponseError as exc:
+        if exc.status_code != 403:
+            # Not an access decision: a give-up after retries, or another failure.
+            raise describe_http_error(exc, action) from exc
         code, inner = error_codes(exc)
         return code or f"HTTP {exc.status_code}", inner
+    except (ServiceRequestError, ServiceResponseError) as exc:
+        raise describe_transport_error(exc, action) from exc
     finally:
         client.close()
     return None, None
@@ -236,7 +250,8 @@ def wait_for_access(
     Raises
     ------
     AzureRequestError
-        If reading the kit's assignment or the vault fails.
+        If reading the kit's assignment or the vault fails, or the identity's
+        read fails with anything but a 403 access decision.
     """
     created = _assignment_created_at(connection, plan)
     if connection.simulator is None:

@@ -388,3 +388,52 @@ def survived_table() -> Iterator[None]:
     yield
     for route, kind, retries, outcome in SURVIVED:
         print(f"fault {kind:22} {route:24} retried {retries}: {outcome}")
+
+
+def test_wait_for_access_gives_up_on_503(
+    kit: Connection, fresh_sim: SimulatorEndpoint
+) -> None:
+    plan = _plan(kit)
+    grant(kit, plan)
+    fresh_sim.inject_fault("data.get_secret", "503", count=10)
+
+    with pytest.raises(AzureRequestError) as caught:
+        wait_for_access(kit, plan, timeout=5)
+
+    assert caught.value.status == 503
+    assert "retry budget" in str(caught.value)
+    assert len(_kit_assignments(fresh_sim)) == 1
+
+
+def test_wait_for_access_gives_up_on_reset(
+    kit: Connection, fresh_sim: SimulatorEndpoint
+) -> None:
+    plan = _plan(kit)
+    grant(kit, plan)
+    fresh_sim.inject_fault("data.get_secret", "reset", count=10)
+
+    with pytest.raises(AzureRequestError) as caught:
+        wait_for_access(kit, plan, timeout=5)
+
+    assert "no response from Azure" in str(caught.value)
+
+
+def test_task_run_reports_data_plane_give_up(
+    kit: Connection, fresh_sim: SimulatorEndpoint, tmp_path
+) -> None:
+    from akv_helpers.flyte_task import run_task_locally, write_task_module
+    from akv_helpers.identifiers import parse_secret_identifier
+
+    identifier = parse_secret_identifier(
+        "https://kv-demo.vault.azure.net/secrets/db-pass"
+    )
+    grant(kit, _plan(kit))
+    module = write_task_module(identifier, tmp_path, pinned=False)
+    fresh_sim.inject_fault("data.get_secret", "503", count=10)
+
+    result = run_task_locally(kit, identifier, PRINCIPAL, module)
+
+    assert not result.ok
+    assert result.stage == "fetch"
+    assert "retry budget" in result.message
+    assert "503" in result.message
