@@ -297,7 +297,7 @@ def test_doctor_identity_union_client_id_reported(
     _, data = doctor_json("--identity", "aaaaaaaa-0000-4000-8000-000000000001")
 
     assert data["resolved"]["principal ID"] == PRINCIPAL
-    assert findings_by_id(data)["identity.wrong-id-kind"]["status"] == "failed"
+    assert findings_by_id(data)["identity.wrong-id-kind"]["status"] == "warning"
 
 
 @pytest.mark.parametrize(
@@ -310,3 +310,71 @@ def test_doctor_identity_bad_value_exit_two(typed: str) -> None:
 
     assert result.exit_code == 2
     assert "principal ID" in result.stderr
+
+
+def test_doctor_several_identities_exit_one(fresh_sim: SimulatorEndpoint) -> None:
+    fresh_sim.apply_scenario("several-identities")
+    result = run("doctor", SECRET)
+
+    assert result.exit_code == 1, result.output
+    assert "No check failed" not in result.stdout
+    assert "could not be checked" in flat(result.stdout)
+    assert "several identities match" in flat(result.stdout)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--identity", "not_a_name"],
+        [f"{SECRET}/{'0' * 32}"],
+    ],
+    ids=["unknown-name", "missing-pinned-version"],
+)
+def test_doctor_unchecked_exit_one(
+    fresh_sim: SimulatorEndpoint, arguments: list[str]
+) -> None:
+    secret = arguments[0] if arguments[0].startswith("https://") else SECRET
+    options = arguments if secret == SECRET else arguments[1:]
+    result = run("doctor", secret, *options)
+
+    assert result.exit_code == 1, result.output
+    assert "No check failed" not in result.stdout
+
+
+def test_doctor_task_syntax_error_exit_one(
+    fresh_sim: SimulatorEndpoint, tmp_path: Path
+) -> None:
+    fresh_sim.apply_scenario("healthy")
+    task = tmp_path / "task.py"
+    task.write_text("def t(:\n", encoding="utf-8")
+    result = run("doctor", SECRET, "--task", str(task))
+
+    assert result.exit_code == 1, result.output
+    assert "No check failed" not in result.stdout
+
+
+def test_doctor_help_states_exit_codes() -> None:
+    result = run("doctor", "--help")
+
+    assert "Exit code 0 only when every check" in flat(result.stdout)
+
+
+def test_doctor_admin_handoff_lines_kept(fresh_sim: SimulatorEndpoint) -> None:
+    fresh_sim.apply_scenario("operator-reader")
+    result = run("doctor", SECRET, "--identity", PRINCIPAL)
+    lines = result.stdout.splitlines()
+
+    assert any(
+        line.strip() == 'resource "azurerm_role_assignment" "secret_read" {'
+        for line in lines
+    )
+    assert any(line.strip() == '"principalType": "ServicePrincipal"' for line in lines)
+    assert any(line.strip() == "Terraform:" for line in lines)
+
+
+def test_doctor_private_link_note_shown(fresh_sim: SimulatorEndpoint) -> None:
+    fresh_sim.apply_scenarios(["healthy", "public-access-disabled"])
+    result = run("doctor", SECRET)
+
+    assert "[WARNING] vault.private-link" in result.stdout
+    assert "private network" in flat(result.stdout)

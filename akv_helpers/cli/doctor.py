@@ -39,16 +39,40 @@ def status_word(finding: Finding) -> str:
     return finding.status.value.upper()
 
 
-def _wrapped(label: str, text: str) -> list[str]:
-    prefix = f"  {label}: "
+def _wrap(text: str, first: str, rest: str) -> list[str]:
     return textwrap.wrap(
         text,
         width=_WIDTH,
-        initial_indent=prefix,
-        subsequent_indent=" " * len(prefix),
+        initial_indent=first,
+        subsequent_indent=rest,
         break_on_hyphens=False,
         break_long_words=False,
-    ) or [prefix.rstrip()]
+    ) or [first.rstrip()]
+
+
+def _wrapped(label: str, text: str) -> list[str]:
+    """Wrap the paragraphs of `text`, and keep its list items and code lines."""
+    from akv_helpers.diagnose.report import text_blocks
+
+    prefix = f"  {label}: "
+    indent = " " * len(prefix)
+    lines: list[str] = []
+    for block in text_blocks(text):
+        first = prefix if not lines else indent
+        if block.kind == "prose":
+            lines += _wrap(block.lines[0], first, indent)
+        elif block.kind == "list":
+            for item in block.lines:
+                lines += _wrap(item, first, indent + "  ")
+                first = indent
+        else:
+            if lines:
+                lines.append("")
+            lines += [f"{indent}{line}".rstrip() for line in block.lines]
+            lines.append("")
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines or [prefix.rstrip()]
 
 
 def _finding_lines(finding: Finding) -> list[str]:
@@ -93,8 +117,7 @@ def echo_diagnosis(diagnosis: Diagnosis) -> None:
         if finding.status not in needs_action:
             continue
         lines += ["", *_finding_lines(finding)]
-    if not diagnosis.failed:
-        lines += ["", "No check failed."]
+    lines += ["", *_wrap(diagnosis.verdict, "", "")]
     click.echo(redact("\n".join(lines)))
 
 
@@ -225,8 +248,12 @@ def doctor(
     """Check everything between SECRET_ID and a Flyte task reading it.
 
     Each finding gives what was seen, what is expected and what to do. Failures
-    come first. Exit code 0 when no check failed, 1 otherwise. SECRET_ID is the
-    portal's Secret Identifier; a malformed one is reported as a finding.
+    come first. SECRET_ID is the portal's Secret Identifier; a malformed one is
+    reported as a finding.
+
+    Exit code 0 only when every check that decides whether the task can read
+    the secret (identity, vault, secret, grant and task-code checks) passed or is not
+    applicable; 1 when a check failed or one of those could not be checked.
     """
     from akv_helpers.diagnose import DiagnosisInputs, diagnose
     from akv_helpers.diagnose.report import export_report, render_json
@@ -254,8 +281,8 @@ def doctor(
     if report_dir is not None:
         markdown_path, json_path = export_report(diagnosis, report_dir)
         click.echo(f"Report written to {markdown_path} and {json_path}.", err=as_json)
-    if diagnosis.failed:
-        click.get_current_context().exit(1)
+    if diagnosis.exit_code:
+        click.get_current_context().exit(diagnosis.exit_code)
 
 
 COMMANDS: tuple[click.Command, ...] = (doctor,)

@@ -14,6 +14,7 @@ from datetime import datetime
 from azure.mgmt.core.tools import parse_resource_id
 
 from akv_helpers.connection import Connection, azure_errors
+from akv_helpers.diagnose.checks_vault import access_policy_for
 from akv_helpers.diagnose.facts import AssignmentRecord
 from akv_helpers.diagnose.findings import Finding, Status
 from akv_helpers.diagnose.runner import CheckContext, check
@@ -24,9 +25,11 @@ from akv_helpers.roles import BUILTIN_ROLES, GET_SECRET_DATA_ACTION
 
 __all__ = [
     "covering_assignments",
+    "create_commands",
     "describe_scope",
     "grant_plan_for",
     "identity_created_at",
+    "principal_exists",
     "role_label",
 ]
 
@@ -63,6 +66,49 @@ def covering_assignments(context: CheckContext) -> list[AssignmentRecord]:
     )
 
 
+def principal_exists(context: CheckContext) -> bool | None:
+    """Tell whether the principal exists, from evidence; ``None`` when unknown.
+
+    It exists when it belongs to an identity found, is in the directory
+    (simulator) or has a role assignment. It does not exist when the directory
+    was read and lacks it, with no identity and no assignment.
+    """
+    principal = context.principal
+    if principal.candidate is not None:
+        return True
+    assignments = context.outcome("assignments")
+    if assignments.available and any(
+        item.principal_id == principal.principal_id for item in assignments.value
+    ):
+        return True
+    directory = context.outcome("directory")
+    if not directory.available:
+        return None
+    return principal.principal_id in directory.value
+
+
+def create_commands(context: CheckContext) -> tuple[str, ...]:
+    """Return the command that grants the planned role, when the principal exists.
+
+    For a principal that is not known to exist, the command that looks it up
+    comes instead, because an assignment to nobody grants nothing.
+    """
+    if principal_exists(context):
+        return (grant_plan_for(context).az_command,)
+    return (f"az ad sp show --id {context.principal.principal_id}",)
+
+
+def _grant_fix(context: CheckContext, fix: str) -> str:
+    if principal_exists(context):
+        return fix
+    return (
+        f"First check that principal {context.principal.principal_id} exists (the "
+        "command below; see the principal findings), because a role assignment to "
+        "a principal that does not exist grants nobody access. Then grant the role "
+        "in notebook 02 or with `akv-onboard grant <secret identifier>`."
+    )
+
+
 def role_label(item: AssignmentRecord) -> str:
     """Return the role's built-in name, or its GUID for a role the kit does not know."""
     return item.role_name or f"role {item.role_guid}"
@@ -95,18 +141,31 @@ def check_missing(context: CheckContext) -> Finding:
             "scope or above.",
             evidence={"assignment ID": first.assignment_id, "scope": first.scope},
         )
-    plan = grant_plan_for(context)
+    vault = context.vault
+    principal_id = context.principal.principal_id
+    if not vault.rbac_enabled and access_policy_for(vault, principal_id):
+        return context.finding(
+            Status.NOT_APPLICABLE,
+            f"The vault {vault.name} uses access policies, where role assignments "
+            "have no effect; its access policy lets the principal read (see the "
+            "permission model finding).",
+            "An assignment of a role that can read secret values at the secret's "
+            "scope or above, on a vault that uses Azure RBAC.",
+        )
     return context.finding(
         Status.FAILED,
         f"No role assignment at {describe_scope(scope)} or above lets principal "
-        f"{plan.principal_id} read secret values ({len(_own(context))} "
+        f"{principal_id} read secret values ({len(_own(context))} "
         "assignments of the principal listed at the vault).",
         "Key Vault Secrets User on the secret, assigned to the identity's principal "
         "ID.",
-        "Grant the role: notebook 02, `akv-onboard grant <secret identifier>`, or "
-        "the command below.",
-        evidence={"secret scope": scope, "principal ID": plan.principal_id},
-        commands=(plan.az_command,),
+        _grant_fix(
+            context,
+            "Grant the role: notebook 02, `akv-onboard grant <secret identifier>`, "
+            "or the command below.",
+        ),
+        evidence={"secret scope": scope, "principal ID": principal_id},
+        commands=create_commands(context),
     )
 
 
@@ -149,7 +208,6 @@ def check_role_cannot_read(context: CheckContext) -> Finding:
         for item in useless
     )
     status = Status.WARNING if covering_assignments(context) else Status.FAILED
-    plan = grant_plan_for(context)
     return context.finding(
         status,
         f"The principal has roles that cannot read secret values: {names}.",
@@ -158,7 +216,7 @@ def check_role_cannot_read(context: CheckContext) -> Finding:
         "Assign Key Vault Secrets User on the secret (command below); the other "
         "roles can stay if the identity needs them for something else.",
         evidence={item.assignment_id: item.role_guid for item in useless},
-        commands=(plan.az_command,),
+        commands=create_commands(context),
     )
 
 
@@ -201,7 +259,6 @@ def check_other_resource(context: CheckContext) -> Finding:
             f"The principal can read {needed}, and also: {listed}.",
             f"A reading role on {needed}.",
         )
-    plan = grant_plan_for(context)
     return context.finding(
         Status.FAILED,
         f"The principal can read other resources but not {needed}: {listed}.",
@@ -209,7 +266,7 @@ def check_other_resource(context: CheckContext) -> Finding:
         f"Grant the role on {needed} (command below); check that the secret "
         "identifier names the vault and secret you meant.",
         evidence={item.assignment_id: item.scope for item in elsewhere},
-        commands=(plan.az_command,),
+        commands=(grant_plan_for(context).az_command,),
     )
 
 
@@ -243,11 +300,13 @@ def check_broader_scope(context: CheckContext) -> Finding:
         Status.WARNING,
         f"It works, but wider than needed: {widened}.",
         "A reading role on the secret only, so the task reads nothing else.",
-        "Grant Key Vault Secrets User on the secret and delete the broader "
-        "assignment if nothing else needs it.",
+        "Grant Key Vault Secrets User on the secret, then delete the broader "
+        "assignment if nothing else needs it: run the commands below in that "
+        "order, so the task never loses access in between.",
         evidence={item.assignment_id: item.scope for item in broad},
-        commands=tuple(
-            f"az role assignment delete --ids {i.assignment_id}" for i in broad
+        commands=(
+            *(() if len(broad) < len(covering) else create_commands(context)),
+            *(f"az role assignment delete --ids {i.assignment_id}" for i in broad),
         ),
     )
 

@@ -8,7 +8,9 @@ another grant. Like `checks_grant`, they only read.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timezone
+from typing import Any, cast
 
 from azure.core.exceptions import ResourceNotFoundError
 
@@ -20,10 +22,11 @@ from akv_helpers.diagnose.checks_grant import (
     identity_created_at,
     role_label,
 )
+from akv_helpers.diagnose.facts import AssignmentRecord
 from akv_helpers.diagnose.findings import Finding, Status
 from akv_helpers.diagnose.runner import CheckContext, check
 from akv_helpers.diagnose.shared_facts import assignment_record
-from akv_helpers.grant_plan import YOUNG_IDENTITY_SECONDS
+from akv_helpers.grant_plan import YOUNG_IDENTITY_SECONDS, GrantPlan
 from akv_helpers.propagation import PROPAGATION_WINDOW_SECONDS, wait_for_access
 
 __all__: list[str] = []
@@ -66,6 +69,30 @@ def check_orphaned(context: CheckContext) -> Finding:
     )
 
 
+def _plan_for_wait(context: CheckContext, young: list[AssignmentRecord]) -> GrantPlan:
+    """Return the kit's plan, or one naming an equivalent young assignment.
+
+    `wait_for_access` reads the age of the plan's assignment by its name. An
+    assignment of the same role to the same principal on the same scope, made
+    under another name (by the portal or Terraform), propagates the same way.
+    """
+    plan = grant_plan_for(context)
+    names = {item.name.lower() for item in young}
+    if plan.assignment_name.lower() in names:
+        return plan
+    for item in young:
+        same = (
+            item.role_guid == plan.role_guid
+            and item.principal_id == plan.principal_id
+            and item.scope.rstrip("/").lower() == plan.scope.lower()
+        )
+        if same:
+            return dataclasses.replace(
+                plan, assignment_name=item.name, assignment_id=item.assignment_id
+            )
+    return plan
+
+
 def _age_seconds(created: datetime | None) -> float | None:
     if created is None:
         return None
@@ -97,7 +124,7 @@ def check_propagating(context: CheckContext) -> Finding:
             f"{int(PROPAGATION_WINDOW_SECONDS // 60)}-minute propagation window.",
             "A grant that has taken effect.",
         )
-    plan = grant_plan_for(context)
+    plan = _plan_for_wait(context, young)
     waited = wait_for_access(
         context.signed_in,
         plan,
@@ -127,60 +154,115 @@ def check_propagating(context: CheckContext) -> Finding:
     )
 
 
+def _own_assignments(context: CheckContext) -> list[AssignmentRecord]:
+    outcome = context.outcome("assignments")
+    if not outcome.available:
+        return []
+    principal_id = context.principal.principal_id
+    records = cast("list[AssignmentRecord]", outcome.value)
+    return [item for item in records if item.principal_id == principal_id]
+
+
 @check(
     "grant.principal-not-found", needs=("principal",), title="Principal in directory"
 )
 def check_principal_not_found(context: CheckContext) -> Finding:
-    """Tell a still-replicating young identity from an ID of the wrong kind."""
+    """Tell a principal Azure knows from a replicating one or an unknown ID.
+
+    The evidence that the principal exists is a role assignment Azure accepted
+    for it, or its entry in the directory (simulator mode). An identity's own
+    principal ID is never of the wrong kind; a young one may still replicate.
+    """
     principal = context.principal
-    outcome = context.outcome("directory")
-    if not outcome.available:
-        return context.finding(
-            Status.COULD_NOT_CHECK,
-            f"Could not check: {outcome.reason}.",
-            "The principal is known to the directory.",
-            outcome.fix,
-        )
-    entry = outcome.value.get(principal.principal_id)
-    created = None
-    if principal.candidate is not None:
-        created = identity_created_at(
-            context.signed_in, principal.candidate.resource_id
-        )
-    age = _age_seconds(created)
-    young = age is not None and age < YOUNG_IDENTITY_SECONDS
+    expected = "The principal is known to the directory."
     evidence = {"principal ID": principal.principal_id}
-    if age is not None:
-        evidence["identity age (s)"] = str(round(age))
+    own = _own_assignments(context)
+    if own:
+        evidence["assignment ID"] = own[0].assignment_id
+        return context.finding(
+            Status.OK,
+            f"Azure accepted a role assignment for principal "
+            f"{principal.principal_id} ({own[0].assignment_id}), so the principal "
+            "exists.",
+            expected,
+            evidence=evidence,
+        )
+    outcome = context.outcome("directory")
+    directory = cast("dict[str, dict[str, Any]]", outcome.value or {})
+    entry = directory.get(principal.principal_id)
     replicating = entry is not None and (
-        entry.get("replication_lag") or entry.get("replicated") is False
+        bool(entry.get("replication_lag")) or entry.get("replicated") is False
     )
     if entry is not None and not replicating:
         return context.finding(
             Status.OK,
             f"The directory knows principal {principal.principal_id} "
             f"({entry.get('type', 'unknown type')}).",
-            "The principal is known to the directory.",
+            expected,
             evidence=evidence,
         )
-    if young or (replicating and age is None):
+    candidate = principal.candidate
+    if candidate is None:
+        return _unknown_principal(context, outcome.available, outcome.reason)
+
+    age = _age_seconds(identity_created_at(context.signed_in, candidate.resource_id))
+    if age is not None:
+        evidence["identity age (s)"] = str(round(age))
+    young = age is not None and age < YOUNG_IDENTITY_SECONDS
+    if not young and not replicating:
         return context.finding(
-            Status.WARNING,
-            f"The identity was created {round(age or 0)} s ago and the directory "
-            "has not replicated it yet, so Azure would answer PrincipalNotFound.",
-            "The principal is known to the directory.",
-            "Grant with the kit: it sends principalType ServicePrincipal and retries "
-            "PrincipalNotFound with backoff for an identity younger than an hour.",
+            Status.OK,
+            f"{principal.principal_id} is the principal ID of {candidate.name}, "
+            f"created {_age_words(age)}; directory replication takes minutes.",
+            expected,
             evidence=evidence,
         )
     return context.finding(
-        Status.FAILED,
-        f"The directory has no principal {principal.principal_id}, and the identity "
-        "is not new, so PrincipalNotFound is not a replication delay.",
-        "The principal ID (object ID) of the identity.",
-        "The ID is probably of the wrong kind: use the principal ID (object ID), not "
-        "the client ID (application ID); the identity lookup shows both.",
+        Status.WARNING,
+        f"{principal.principal_id} is the principal ID of {candidate.name}, created "
+        f"{_age_words(age)}, and the directory has not replicated it yet, so a "
+        "grant without principalType would fail with PrincipalNotFound.",
+        expected,
+        "Grant with the kit: it sends principalType ServicePrincipal, which Azure "
+        "accepts before replication ends, and retries PrincipalNotFound with "
+        "backoff for an identity younger than an hour.",
         evidence=evidence,
+    )
+
+
+def _age_words(age: float | None) -> str:
+    if age is None:
+        return "at an unknown time"
+    if age < 3600:
+        return f"{round(age)} s ago"
+    return f"{round(age / 86400, 1)} days ago"
+
+
+def _unknown_principal(context: CheckContext, checked: bool, reason: str) -> Finding:
+    principal_id = context.principal.principal_id
+    expected = "The principal is known to the directory."
+    if not checked:
+        return context.finding(
+            Status.COULD_NOT_CHECK,
+            f"Could not check: {principal_id} matches no identity the kit can see, "
+            f"and {reason}.",
+            expected,
+            f"Look it up: `az ad sp show --id {principal_id}`.",
+            commands=(f"az ad sp show --id {principal_id}",),
+        )
+    return context.finding(
+        Status.FAILED,
+        f"{principal_id} matches no identity the kit can see and no object in the "
+        "directory, so Azure would answer PrincipalNotFound and a grant to it would "
+        "reach nobody.",
+        expected,
+        "Copy the principal ID (object ID) from the identity's overview page, or "
+        "leave the identity empty to let the doctor find it.",
+        evidence={"principal ID": principal_id},
+        commands=(
+            'az identity list --query "[].{name:name, principalId:principalId, '
+            'clientId:clientId}" --output table',
+        ),
     )
 
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from azure.mgmt.core.tools import parse_resource_id
-
-from akv_helpers.connection import Connection, azure_errors
+from akv_helpers.connection import Connection
 from akv_helpers.diagnose.facts import (
     FactSource,
     FactUnavailableError,
@@ -23,6 +21,7 @@ from akv_helpers.diagnose.runner import CheckContext, check
 from akv_helpers.errors import (
     IdentityNotFoundError,
     InvalidIdError,
+    KitError,
     displayable,
 )
 from akv_helpers.identifiers import validate_guid
@@ -30,7 +29,9 @@ from akv_helpers.identities import (
     CLIENT_ID_EXPLANATION,
     IdentityCandidate,
     find_identities,
+    resolve_typed_principal,
 )
+from akv_helpers.names import is_union_identity_name
 from akv_helpers.profile import Profile
 
 __all__ = ["resolve_principal"]
@@ -76,7 +77,9 @@ def _fetch_directory(run: FactSource) -> dict[str, dict[str, Any]]:
 
 
 def _typed_text(inputs: DiagnosisInputs) -> str:
-    return (inputs.principal_id or inputs.identity_text or "").strip()
+    # What the user typed comes first, so that a client ID typed for a principal
+    # ID is reported even when a caller resolved it already.
+    return (inputs.identity_text or inputs.principal_id or "").strip()
 
 
 def _candidates(run: FactSource) -> list[IdentityCandidate]:
@@ -163,12 +166,10 @@ def _resolve_typed(run: FactSource, text: str) -> ResolvedPrincipal:
                 f"{shown!r} is the identity in {found.resource_group}; its "
                 f"principal ID is {found.principal_id}.",
             )
-        reason = (
-            f"several identities are named {shown!r}"
-            if matches
-            else f"no identity named like Union's is named {shown!r}"
-        )
-        raise FactUnavailableError("principal", reason, _CHOOSE_FIX)
+        if matches:
+            reason = f"several identities are named {shown!r}"
+            raise FactUnavailableError("principal", reason, _CHOOSE_FIX)
+        return _resolve_anywhere(run, text)
 
     for candidate in candidates:
         if value == candidate.principal_id:
@@ -191,14 +192,46 @@ def _resolve_typed(run: FactSource, text: str) -> ResolvedPrincipal:
                 f"checks its principal ID {candidate.principal_id}: "
                 f"{CLIENT_ID_EXPLANATION}.",
             )
+    return _resolve_anywhere(run, text)
+
+
+_NOT_UNION_NAME = (
+    " Its name is not like Union's data-plane identity ('userflyterole', "
+    "'<prefix>-userflyterole' or 'flyteuser…'), so check that Union's tasks run "
+    "as it."
+)
+
+
+def _resolve_anywhere(run: FactSource, text: str) -> ResolvedPrincipal:
+    """Resolve `text` among every user-assigned identity of the subscription."""
+    shown = displayable(text)
+    connection = cast(Connection, run.fact("connection"))
+    profile = run.outcome("profile")
+    known = cast(Profile, profile.value).identity if profile.available else None
+    try:
+        choice = resolve_typed_principal(connection, text, known)
+    except KitError as exc:
+        raise FactUnavailableError("principal", exc.message, exc.fix) from None
+    if choice.identity is None:
+        return ResolvedPrincipal(
+            choice.principal_id,
+            shown,
+            "unknown",
+            None,
+            "typed",
+            f"{choice.principal_id} matches no user-assigned identity the kit can "
+            "see in the subscription; the doctor checks it as a principal ID.",
+        )
+    explanation = choice.explanation
+    if not is_union_identity_name(choice.identity.name):
+        explanation += _NOT_UNION_NAME
     return ResolvedPrincipal(
-        value,
+        choice.principal_id,
         shown,
-        "unknown",
-        None,
+        choice.typed_kind if choice.typed_kind != "nothing" else "principal ID",
+        choice.identity,
         "typed",
-        f"{value} is no ID of an identity named like Union's; the doctor checks "
-        "it as a principal ID.",
+        explanation,
     )
 
 
@@ -209,7 +242,7 @@ def _resolve_resource_id(
     wanted = text.rstrip("/").lower()
     found = next((c for c in candidates if c.resource_id.lower() == wanted), None)
     if found is None:
-        found = _get_identity(cast(Connection, run.fact("connection")), text)
+        return _resolve_anywhere(run, text)
     return ResolvedPrincipal(
         found.principal_id,
         shown,
@@ -218,32 +251,6 @@ def _resolve_resource_id(
         "typed",
         f"That is the resource ID of {found.name!r}, so the doctor checks its "
         f"principal ID {found.principal_id}: {CLIENT_ID_EXPLANATION}.",
-    )
-
-
-def _get_identity(connection: Connection, resource_id: str) -> IdentityCandidate:
-    parts = parse_resource_id(resource_id.rstrip("/"))
-    group, name = parts.get("resource_group"), parts.get("name")
-    if not group or not name or "userassignedidentities" not in resource_id.lower():
-        raise FactUnavailableError(
-            "principal",
-            f"'{displayable(resource_id)}' is not the resource ID of a "
-            "user-assigned managed identity",
-            "Copy the identity's resource ID from its Properties page, or give "
-            "its principal ID.",
-        )
-    operations = connection.msi().user_assigned_identities
-    with azure_errors("read the managed identity"):
-        identity = operations.get(str(group), str(name))
-    return IdentityCandidate(
-        name=str(identity.name),
-        resource_group=str(group),
-        resource_id=str(identity.id),
-        client_id=str(identity.client_id).lower(),
-        principal_id=str(identity.principal_id).lower(),
-        tenant_id=str(identity.tenant_id).lower() if identity.tenant_id else None,
-        location=identity.location,
-        tags=dict(identity.tags or {}),
     )
 
 
@@ -342,12 +349,14 @@ def check_wrong_id_kind(context: CheckContext) -> Finding:
     )
     if principal.typed_kind in ("client ID", "resource ID"):
         return context.finding(
-            Status.FAILED,
+            Status.WARNING,
             f"You gave the {principal.typed_kind} {principal.typed_text} where the "
-            f"principal ID belongs. {principal.explanation}",
+            f"principal ID belongs; the kit resolved it and uses the principal ID "
+            f"{principal.principal_id}. {principal.explanation}",
             expected,
-            f"Use the principal ID {principal.principal_id} for role assignments "
-            "(the doctor used it for the other checks).",
+            f"Nothing blocks the read. Use the principal ID {principal.principal_id} "
+            "in role assignments you make yourself (the doctor used it for the "
+            "other checks).",
             evidence={
                 "given": principal.typed_text,
                 "kind given": principal.typed_kind,

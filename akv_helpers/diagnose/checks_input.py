@@ -96,7 +96,9 @@ def check_managed_hsm(context: CheckContext) -> Finding:
     )
 
 
-@check("identifier.cloud", needs=("identifier", "cloud"), title="Azure cloud")
+@check(
+    "identifier.cloud", needs=("identifier", "cloud", "sign_in"), title="Azure cloud"
+)
 def check_cloud(context: CheckContext) -> Finding:
     """Compare the cloud of the vault's DNS suffix with the signed-in cloud."""
     identifier = context.identifier

@@ -83,7 +83,7 @@ def check_cannot_assign(context: CheckContext) -> Finding:
     )
 
 
-@check("operator.tenant", needs=("connection",), title="Signed-in tenant")
+@check("operator.tenant", needs=("connection", "sign_in"), title="Signed-in tenant")
 def check_tenant(context: CheckContext) -> Finding:
     """Fail when Azure or Key Vault reports a token from another tenant."""
     sources = []

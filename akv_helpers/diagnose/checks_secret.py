@@ -20,7 +20,16 @@ from akv_helpers.connection import (
     describe_http_error,
     error_codes,
 )
-from akv_helpers.diagnose.facts import FactSource, fact
+from akv_helpers.diagnose.checks_vault import list_versions_probe
+from akv_helpers.diagnose.facts import (
+    DataPlaneProbe,
+    FactSource,
+    FactUnavailableError,
+    ResolvedPrincipal,
+    VersionAttributes,
+    VersionListing,
+    fact,
+)
 from akv_helpers.diagnose.findings import Finding, Status
 from akv_helpers.diagnose.runner import CheckContext, check
 from akv_helpers.errors import SecretNotFoundError
@@ -49,6 +58,94 @@ def _fetch_secret(run: FactSource) -> SecretInfo:
     # get_secret_info raises for a disabled secret, but the doctor needs the
     # attributes of a disabled secret too.
     return secret_info_from_model(vault, identifier.name, model)
+
+
+# Inner codes of a 403 that say who may not read, not that the secret is unreadable.
+_CALLER_DENIALS = frozenset(
+    {"ForbiddenByRbac", "AccessDenied", "ForbiddenByFirewall", "ForbiddenByConnection"}
+)
+
+
+def _identity_principal(run: FactSource) -> str:
+    connection = cast(Connection, run.fact("connection"))
+    if connection.simulator is None:
+        raise FactUnavailableError(
+            "identity_read",
+            "in Azure mode the kit cannot act as the data-plane identity",
+            "Run the test task on the Union cluster to read as that identity.",
+        )
+    return cast(ResolvedPrincipal, run.fact("principal")).principal_id
+
+
+@fact("versions", "list the secret's versions")
+def _fetch_versions(run: FactSource) -> VersionListing:
+    probe = cast(DataPlaneProbe, run.fact("probe"))
+    if probe.ok:
+        return VersionListing({a.version: a for a in probe.attributes}, "you")
+    denied = probe.inner_code or probe.code or probe.message
+    reason = f"listing the secret's versions on the data plane was denied ({denied})"
+    try:
+        principal_id = _identity_principal(run)
+    except FactUnavailableError:
+        principal_id = None
+    if principal_id is not None:
+        connection = cast(Connection, run.fact("connection"))
+        vault = cast(VaultInfo, run.fact("vault"))
+        identifier = cast(SecretIdentifier, run.fact("identifier"))
+        run.report_progress("Listing the secret's versions as the identity")
+        credential = connection.identity_credential(principal_id)
+        listed = list_versions_probe(
+            connection, str(vault.vault_uri), identifier.name, credential
+        )
+        if listed.ok:
+            versions = {item.version: item for item in listed.attributes}
+            return VersionListing(versions, "the identity")
+        reason += f", for you and for the identity ({listed.inner_code or listed.code})"
+    raise FactUnavailableError(
+        "versions",
+        reason,
+        "Ask someone with a role that includes secrets/readMetadata (such as Key "
+        "Vault Reader) on the vault to list the versions.",
+    )
+
+
+@fact("identity_read", "read the secret as the identity")
+def _fetch_identity_read(run: FactSource) -> DataPlaneProbe:
+    principal_id = _identity_principal(run)
+    connection = cast(Connection, run.fact("connection"))
+    vault = cast(VaultInfo, run.fact("vault"))
+    identifier = cast(SecretIdentifier, run.fact("identifier"))
+    run.report_progress("Reading the secret as the identity")
+    client = connection.secret_client(
+        str(vault.vault_uri), connection.identity_credential(principal_id)
+    )
+    try:
+        with client:
+            # Only the outcome matters; the value is dropped at once.
+            client.get_secret(identifier.name, identifier.version or "")
+    except HttpResponseError as exc:
+        code, inner_code = error_codes(exc)
+        return DataPlaneProbe(
+            reached=True, status=exc.status_code, code=code, inner_code=inner_code
+        )
+    return DataPlaneProbe(reached=True, versions=(identifier.version or "",))
+
+
+def _requested(context: CheckContext) -> tuple[str, VersionAttributes | None]:
+    """Return which version the task reads, and its attributes when pinned.
+
+    Raises
+    ------
+    FactUnavailableError
+        If a pinned older version's attributes could not be listed.
+    """
+    identifier, secret = context.identifier, context.secret
+    version = identifier.version
+    if version is None or version == secret.current_version:
+        label = f"the current version {secret.current_version or ''}".rstrip()
+        return ("the latest, " + label) if version is None else label, None
+    listing = cast(VersionListing, context.fact("versions"))
+    return f"the pinned version {version}", listing.versions.get(version)
 
 
 def _similar_names(context: CheckContext, vault: VaultInfo, name: str) -> list[str]:
@@ -102,24 +199,50 @@ def check_secret_found(context: CheckContext) -> Finding:
 
 @check("secret.disabled", needs=("identifier", "secret"), title="Secret enabled")
 def check_disabled(context: CheckContext) -> Finding:
-    """Report a disabled secret, which no caller can read."""
-    secret = context.secret
-    expected = "The secret is enabled."
-    if secret.enabled:
+    """Report a disabled version where the task reads, which no caller can read."""
+    secret, identifier = context.secret, context.identifier
+    expected = "The version the task reads is enabled."
+    try:
+        which, attributes = _requested(context)
+    except FactUnavailableError as exc:
+        state = "enabled" if secret.enabled else "disabled"
         return context.finding(
-            Status.OK, f"The secret {secret.name} is enabled.", expected
+            Status.COULD_NOT_CHECK,
+            f"Could not check: the task reads the pinned version "
+            f"{identifier.version}, and {exc.message}. The current version is "
+            f"{state}, which does not decide a pinned read.",
+            expected,
+            exc.fix,
         )
+    pinned = identifier.version is not None and attributes is not None
+    if identifier.version not in (None, secret.current_version) and attributes is None:
+        return context.finding(
+            Status.NOT_APPLICABLE,
+            f"The secret has no version {identifier.version}; the pinned "
+            "version finding covers it.",
+            expected,
+        )
+    enabled = attributes.enabled if attributes is not None else secret.enabled
+    if enabled:
+        observed = f"The task reads {which}, which is enabled."
+        if pinned and not secret.enabled:
+            observed += (
+                f" The current version {secret.current_version} is disabled, which "
+                "does not affect a pinned read."
+            )
+        return context.finding(Status.OK, observed, expected)
+    version_option = f" --version {identifier.version}" if pinned else ""
     command = (
         f"az keyvault secret set-attributes --vault-name {secret.vault_name} "
-        f"--name {secret.name} --enabled true"
+        f"--name {secret.name}{version_option} --enabled true"
     )
     return context.finding(
         Status.FAILED,
-        f"The secret {secret.name} is disabled (attributes.enabled is false), so "
-        "every read fails with 403 SecretDisabled, whatever the roles.",
+        f"The task reads {which}, which is disabled (attributes.enabled is false), "
+        "so every read fails with 403 SecretDisabled, whatever the roles.",
         expected,
         f"Enable it: `{command}`.",
-        evidence={"attributes.enabled": "false"},
+        evidence={"attributes.enabled": "false", "version": which},
         commands=(command,),
     )
 
@@ -128,49 +251,103 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
-@check("secret.validity", needs=("secret",), title="Secret validity period")
+def _refused(context: CheckContext) -> DataPlaneProbe | None:
+    """Return the identity's read when the data plane refused the secret itself."""
+    outcome = context.outcome("identity_read")
+    if not outcome.available:
+        return None
+    read = cast(DataPlaneProbe, outcome.value)
+    if read.ok or read.inner_code in _CALLER_DENIALS or read.status == 404:
+        return None
+    if read.inner_code == "SecretDisabled":
+        return None  # the enabled finding covers it
+    return read
+
+
+def _validity_dates(
+    context: CheckContext, attributes: VersionAttributes | None
+) -> tuple[datetime | None, datetime | None]:
+    if attributes is not None:
+        return attributes.not_before, attributes.expires
+    return context.secret.not_before, context.secret.expires
+
+
+@check(
+    "secret.validity", needs=("identifier", "secret"), title="Secret validity period"
+)
 def check_validity(context: CheckContext) -> Finding:
-    """Report an activation date in the future or an expiry date in the past."""
+    """Report an activation date in the future or an expiry date in the past.
+
+    Key Vault itself still returns the value of an expired secret, so the
+    dates alone are a warning; a refusal by the data plane is a failure.
+    """
     secret = context.secret
     expected = "The activation date (nbf) has passed and the expiry date (exp) "
     expected += "has not."
-    where = f"--vault-name {secret.vault_name} --name {secret.name}"
-    evidence: dict[str, str] = {}
-    if secret.not_before is not None:
-        evidence["nbf"] = _iso(secret.not_before)
-    if secret.expires is not None:
-        evidence["exp"] = _iso(secret.expires)
+    try:
+        which, attributes = _requested(context)
+    except FactUnavailableError as exc:
+        return context.finding(
+            Status.COULD_NOT_CHECK,
+            f"Could not check the pinned version's dates: {exc.message}.",
+            expected,
+            exc.fix,
+        )
+    not_before, expires = _validity_dates(context, attributes)
+    evidence: dict[str, str] = {"version": which}
+    if not_before is not None:
+        evidence["nbf"] = _iso(not_before)
+    if expires is not None:
+        evidence["exp"] = _iso(expires)
+    now = datetime.now(timezone.utc)
+    problem = ""
+    if not_before is not None and not_before > now:
+        problem = f"becomes valid only at {_iso(not_before)} (nbf)"
+        option = "--not-before <date>"
+    elif expires is not None and expires < now:
+        problem = f"expired at {_iso(expires)} (exp)"
+        option = "--expires <date>"
+    if not problem:
+        observed = f"The task reads {which}, which has no activation or expiry date."
+        if not_before is not None or expires is not None:
+            dates = ", ".join(f"{k} {v}" for k, v in evidence.items() if k != "version")
+            observed = f"The task reads {which}, inside its validity period ({dates})."
+        return context.finding(Status.OK, observed, expected, evidence=evidence)
 
-    if secret.not_yet_valid and secret.not_before is not None:
-        command = f"az keyvault secret set-attributes {where} --not-before <date>"
+    version = f" --version {context.identifier.version}" if attributes else ""
+    command = (
+        f"az keyvault secret set-attributes --vault-name {secret.vault_name} "
+        f"--name {secret.name}{version} {option}"
+    )
+    fix = (
+        f"Store a new version (`az keyvault secret set`) or move the date: `{command}`."
+    )
+    refused = _refused(context)
+    if refused is not None:
+        evidence["inner error code"] = str(refused.inner_code or refused.code)
         return context.finding(
             Status.FAILED,
-            f"The secret becomes valid only at {_iso(secret.not_before)} (nbf), "
-            "so reads fail until then.",
+            f"The task reads {which}, which {problem}, and the data plane refused "
+            f"the identity's read ({refused.status} {evidence['inner error code']}).",
             expected,
-            f"Wait until then, or move the activation date: `{command}`.",
+            fix,
             evidence=evidence,
             commands=(command,),
         )
-    if secret.expired and secret.expires is not None:
-        command = f"az keyvault secret set-attributes {where} --expires <date>"
-        return context.finding(
-            Status.FAILED,
-            f"The secret expired at {_iso(secret.expires)} (exp), so reads fail.",
-            expected,
-            "Store a new version (`az keyvault secret set`) or move the expiry "
-            f"date: `{command}`.",
-            evidence=evidence,
-            commands=(command,),
-        )
-
-    observed = "The secret has no activation or expiry date."
-    if evidence:
-        observed = "The secret is inside its validity period (" + ", ".join(
-            f"{key} {value}" for key, value in evidence.items()
-        )
-        observed += ")."
-    return context.finding(Status.OK, observed, expected, evidence=evidence)
+    read = context.outcome("identity_read")
+    served = ""
+    if read.available and cast(DataPlaneProbe, read.value).ok:
+        served = " The identity's read returned the value all the same."
+    return context.finding(
+        Status.WARNING,
+        f"The task reads {which}, whose attributes say it {problem}. Key Vault may "
+        "still serve it, but clients or policies that honour exp/nbf will not."
+        + served,
+        expected,
+        fix,
+        evidence=evidence,
+        commands=(command,),
+    )
 
 
 @check("secret.version-missing", needs=("identifier",), title="Pinned version")
@@ -198,15 +375,13 @@ def check_version(context: CheckContext) -> Finding:
             evidence=evidence,
         )
 
-    probe = context.probe
-    if not probe.ok or probe.versions is None:
-        code = probe.inner_code or probe.code or probe.message
+    listing = context.outcome("versions")
+    if not listing.available:
         return context.finding(
             Status.COULD_NOT_CHECK,
-            f"The pinned version {version} is not the current one "
-            f"({secret.current_version}), and listing the older versions on the "
-            f"data plane was denied ({code}); Azure Resource Manager lists only "
-            "the current version.",
+            f"Could not check: the pinned version {version} is not the current one "
+            f"({secret.current_version}), and {listing.reason}; Azure Resource "
+            "Manager lists only the current version.",
             expected,
             "Ask someone with a role that includes secrets/readMetadata (such as "
             "Key Vault Reader) on the vault to run the command below.",
@@ -216,7 +391,8 @@ def check_version(context: CheckContext) -> Finding:
                 f'--name {secret.name} --query "[].id"',
             ),
         )
-    if version in probe.versions:
+    versions = cast(VersionListing, listing.value).versions
+    if version in versions:
         return context.finding(
             Status.OK,
             f"The pinned version {version} exists; it is older than the current "
@@ -225,7 +401,7 @@ def check_version(context: CheckContext) -> Finding:
             evidence=evidence,
         )
 
-    listed = ", ".join(probe.versions) or "none"
+    listed = ", ".join(sorted(versions)) or "none"
     latest = identifier.with_version(None).uri
     return context.finding(
         Status.FAILED,

@@ -9,7 +9,7 @@ lists versions, so it never reads a value.
 from __future__ import annotations
 
 import re
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from azure.core.exceptions import (
     HttpResponseError,
@@ -23,6 +23,7 @@ from akv_helpers.diagnose.facts import (
     FactSource,
     FactUnavailableError,
     ResolvedPrincipal,
+    VersionAttributes,
     fact,
 )
 from akv_helpers.diagnose.findings import Finding, Status
@@ -33,9 +34,12 @@ from akv_helpers.errors import (
     displayable,
 )
 from akv_helpers.identifiers import SecretIdentifier
-from akv_helpers.vaults import VaultInfo, find_vault, require_rbac
+from akv_helpers.vaults import AccessPolicy, VaultInfo, find_vault, require_rbac
 
-__all__: list[str] = []
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
+__all__ = ["access_policy_for", "list_versions_probe", "principal_id_or_none"]
 
 
 _CLIENT_ADDRESS = re.compile(r"Client address:\s*([0-9A-Fa-f.:]+)")
@@ -47,6 +51,16 @@ _MAX_MESSAGE = 600
 def _fetch_vault(run: FactSource) -> VaultInfo:
     connection = cast(Connection, run.fact("connection"))
     identifier = cast(SecretIdentifier, run.fact("identifier"))
+    if identifier.cloud.name != connection.cloud.name:
+        # A vault of the same name in the signed-in cloud is another vault.
+        raise FactUnavailableError(
+            "vault",
+            f"the identifier names another cloud ({identifier.cloud.name}) than "
+            f"the one you signed in to ({connection.cloud.name}), so the doctor did "
+            "not look for the vault (see the Azure cloud finding)",
+            f"Sign in to {identifier.cloud.name}, or use the identifier of a vault "
+            f"in {connection.cloud.name}.",
+        )
     run.report_progress(f"Finding the vault {identifier.vault_name}")
     return find_vault(connection, identifier.vault_name)
 
@@ -55,21 +69,34 @@ def _one_line(text: object) -> str:
     return displayable(" ".join(str(text or "").split()), _MAX_MESSAGE)
 
 
-@fact("probe", "list the secret's versions on the data plane")
-def _fetch_probe(run: FactSource) -> DataPlaneProbe:
-    connection = cast(Connection, run.fact("connection"))
-    identifier = cast(SecretIdentifier, run.fact("identifier"))
-    vault = cast(VaultInfo, run.fact("vault"))
-    if not vault.vault_uri:
-        raise FactUnavailableError(
-            "probe", f"Azure returned no vault URI for the vault {vault.name!r}"
-        )
-    run.report_progress("Trying the vault's data plane as you (metadata only)")
-    client = connection.secret_client(vault.vault_uri)
+def list_versions_probe(
+    connection: Connection,
+    vault_uri: str,
+    secret_name: str,
+    credential: TokenCredential | None = None,
+) -> DataPlaneProbe:
+    """List the versions of a secret on the data plane, metadata only.
+
+    Parameters
+    ----------
+    connection
+        Signed-in connection.
+    vault_uri
+        The vault's data-plane URI.
+    secret_name
+        The secret.
+    credential
+        Who lists; the signed-in operator when ``None``.
+
+    Returns
+    -------
+    DataPlaneProbe
+        The versions with their attributes, or the error codes of the refusal.
+    """
+    client = connection.secret_client(vault_uri, credential)
     try:
         with client:
-            pages = client.list_properties_of_secret_versions(identifier.name)
-            versions = tuple(str(item.version).lower() for item in pages)
+            items = list(client.list_properties_of_secret_versions(secret_name))
     except HttpResponseError as exc:
         code, inner_code = error_codes(exc)
         error_message = exc.error.message if exc.error is not None else None
@@ -86,7 +113,52 @@ def _fetch_probe(run: FactSource) -> DataPlaneProbe:
     except (ServiceRequestError, ServiceResponseError) as exc:
         reason = f"no response from the vault ({type(exc).__name__})"
         return DataPlaneProbe(reached=False, message=reason)
-    return DataPlaneProbe(reached=True, versions=versions)
+    attributes = tuple(
+        VersionAttributes(
+            str(item.version).lower(),
+            bool(item.enabled),
+            item.not_before,
+            item.expires_on,
+        )
+        for item in items
+    )
+    versions = tuple(item.version for item in attributes)
+    return DataPlaneProbe(reached=True, versions=versions, attributes=attributes)
+
+
+@fact("probe", "list the secret's versions on the data plane")
+def _fetch_probe(run: FactSource) -> DataPlaneProbe:
+    connection = cast(Connection, run.fact("connection"))
+    identifier = cast(SecretIdentifier, run.fact("identifier"))
+    vault = cast(VaultInfo, run.fact("vault"))
+    if not vault.vault_uri:
+        raise FactUnavailableError(
+            "probe", f"Azure returned no vault URI for the vault {vault.name!r}"
+        )
+    run.report_progress("Trying the vault's data plane as you (metadata only)")
+    return list_versions_probe(connection, vault.vault_uri, identifier.name)
+
+
+def principal_id_or_none(context: CheckContext) -> str | None:
+    """Return the principal ID the run checks, or ``None`` when none was chosen."""
+    outcome = context.outcome("principal")
+    if not outcome.available:
+        return None
+    return cast(ResolvedPrincipal, outcome.value).principal_id
+
+
+def access_policy_for(
+    vault: VaultInfo, principal_id: str | None
+) -> AccessPolicy | None:
+    """Return the access policy that lets `principal_id` get secrets, if any."""
+    if principal_id is None:
+        return None
+    for policy in vault.access_policies:
+        if policy.object_id.lower() == principal_id.lower() and any(
+            permission.lower() in ("get", "all") for permission in policy.secrets
+        ):
+            return policy
+    return None
 
 
 def _where(vault: VaultInfo) -> str:
@@ -153,17 +225,29 @@ def check_permission_model(context: CheckContext) -> Finding:
             expected,
             evidence=evidence,
         )
-    principal = context.outcome("principal")
-    principal_id = (
-        cast(ResolvedPrincipal, principal.value).principal_id
-        if principal.available
-        else None
-    )
+    principal_id = principal_id_or_none(context)
     try:
         require_rbac(vault, principal_id)
     except AccessPolicyVaultError as exc:
         message, fix = exc.message, exc.fix
     where = _where(vault)
+    policy = access_policy_for(vault, principal_id)
+    if policy is not None:
+        return context.finding(
+            Status.WARNING,
+            f"The vault {vault.name} uses access policies, and the policy for "
+            f"principal {principal_id} allows secrets "
+            f"{', '.join(policy.secrets)}, so the task can read the secret. Role "
+            "assignments have no effect on this vault, and the policy grants every "
+            "secret in it, not only this one.",
+            expected,
+            "Nothing blocks the read. To grant one secret only, switch the vault "
+            "to Azure RBAC (`az keyvault update "
+            f"{where} --enable-rbac-authorization true`) after granting every "
+            "caller a role, because the access policies stop working then.",
+            evidence={**evidence, "access policy object ID": policy.object_id},
+            commands=(f"az keyvault show {where} --query properties.accessPolicies",),
+        )
     return context.finding(
         Status.FAILED,
         message,
@@ -266,13 +350,14 @@ def check_private_link(context: CheckContext) -> Finding:
             else "publicNetworkAccess is Disabled"
         )
         return context.finding(
-            Status.NOT_APPLICABLE,
+            Status.WARNING,
             f"The vault accepts requests only through its private endpoint: {how}. "
-            "Checks that read from this notebook do not apply, and that is "
-            "expected, not a failure.",
-            "The task must run inside the private network that reaches the "
-            "vault's private endpoint (Union's cluster, peered with it), and the "
-            "grant is checked there.",
+            "The notebook cannot reach the vault, which is expected with private "
+            "link, so the checks that read from here do not apply.",
+            "The task runs inside the private network that reaches the vault's "
+            "private endpoint (Union's cluster, peered with it).",
+            "Run the task inside the private network; the kit's local test run "
+            "reads from here and will fail, so test on the Union cluster instead.",
             evidence=evidence,
             commands=(
                 f"az network private-endpoint-connection list --id {vault.resource_id}",

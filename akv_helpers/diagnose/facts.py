@@ -42,6 +42,8 @@ __all__ = [
     "PrincipalKind",
     "ProgressCallback",
     "ResolvedPrincipal",
+    "VersionAttributes",
+    "VersionListing",
     "fact",
     "fetch_fact",
     "kit_error_from",
@@ -64,6 +66,9 @@ FACT_NAMES: tuple[str, ...] = (
     "assignments",
     "scope_assignments",
     "probe",
+    "versions",
+    "identity_read",
+    "sign_in",
     "task_source",
 )
 
@@ -185,6 +190,43 @@ class AssignmentRecord:
 
 
 @dataclass(frozen=True)
+class VersionAttributes:
+    """The attributes of one version of a secret, as the data plane lists them.
+
+    Attributes
+    ----------
+    version
+        Version, lowercase.
+    enabled
+        Whether the version is enabled.
+    not_before, expires
+        Activation (nbf) and expiry (exp) dates, or ``None`` when not set.
+    """
+
+    version: str
+    enabled: bool
+    not_before: datetime | None = None
+    expires: datetime | None = None
+
+
+@dataclass(frozen=True)
+class VersionListing:
+    """The versions of a secret with their attributes, and who could list them.
+
+    Attributes
+    ----------
+    versions
+        The versions by their lowercase ID.
+    listed_by
+        ``"you"`` (the signed-in operator) or ``"the identity"`` (simulator
+        mode, when your own listing was denied).
+    """
+
+    versions: dict[str, VersionAttributes]
+    listed_by: str
+
+
+@dataclass(frozen=True)
 class DataPlaneProbe:
     """The operator's request to list the secret's versions on the data plane.
 
@@ -204,6 +246,8 @@ class DataPlaneProbe:
     client_address
         The caller's address as the vault's firewall saw it, when the
         error message contains it.
+    attributes
+        The attributes of each version, when the listing succeeded.
     """
 
     reached: bool
@@ -213,6 +257,7 @@ class DataPlaneProbe:
     message: str = ""
     versions: tuple[str, ...] | None = None
     client_address: str | None = None
+    attributes: tuple[VersionAttributes, ...] = ()
 
     @property
     def ok(self) -> bool:

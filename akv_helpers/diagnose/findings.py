@@ -15,11 +15,13 @@ from enum import Enum
 from typing import Any
 
 __all__ = [
+    "DECISIVE_DOMAINS",
     "Diagnosis",
     "DiagnosisInputs",
     "Finding",
     "STATUS_ORDER",
     "Status",
+    "is_decisive",
     "sort_findings",
 ]
 
@@ -46,6 +48,25 @@ STATUS_ORDER: tuple[Status, ...] = (
     Status.NOT_APPLICABLE,
 )
 _RANK = {status: rank for rank, status in enumerate(STATUS_ORDER)}
+
+# Domains of the checks that decide whether the task can read the secret: a run
+# in which one of them could not check confirms nothing. The task-code checks
+# are not applicable, never "could not check", when no task is given.
+DECISIVE_DOMAINS: tuple[str, ...] = ("identity", "vault", "secret", "grant", "task")
+# Reasons quoted in the verdict, at most.
+_MAX_REASONS = 3
+_COULD_NOT_CHECK_PREFIX = "Could not check: "
+
+
+def is_decisive(finding_id: str) -> bool:
+    """Tell whether the check `finding_id` decides if the task can read the secret.
+
+    Examples
+    --------
+    >>> is_decisive("grant.missing"), is_decisive("task.get-with-uri")
+    (True, False)
+    """
+    return finding_id.split(".", 1)[0] in DECISIVE_DOMAINS
 
 
 @dataclass(frozen=True)
@@ -202,6 +223,48 @@ class Diagnosis:
         """Whether any finding has the status failed."""
         return any(finding.status is Status.FAILED for finding in self.findings)
 
+    @property
+    def unchecked(self) -> list[Finding]:
+        """Decisive findings (see `DECISIVE_DOMAINS`) that could not check."""
+        return [
+            item
+            for item in self.findings
+            if item.status is Status.COULD_NOT_CHECK and is_decisive(item.id)
+        ]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when no check failed and every decisive check ran, else 1."""
+        return 1 if self.failed or self.unchecked else 0
+
+    @property
+    def verdict(self) -> str:
+        """Sum up the run in a sentence or two, with why checks did not run.
+
+        A run in which a decisive check could not check does not say that no
+        check failed, because it has not shown that the task can read the secret.
+        """
+        failed = sum(1 for item in self.findings if item.status is Status.FAILED)
+        unchecked = self.unchecked
+        parts = []
+        if failed:
+            parts.append(f"Problems found: {failed} check(s) failed.")
+        if unchecked:
+            reasons = list(
+                dict.fromkeys(
+                    item.observed.removeprefix(_COULD_NOT_CHECK_PREFIX).rstrip(".")
+                    for item in unchecked
+                )
+            )
+            shown = "; ".join(reasons[:_MAX_REASONS])
+            if len(reasons) > _MAX_REASONS:
+                shown += f"; and {len(reasons) - _MAX_REASONS} other reason(s)"
+            parts.append(
+                f"Not confirmed: {len(unchecked)} check(s) that decide whether the "
+                f"task can read the secret could not be checked ({shown})."
+            )
+        return " ".join(parts) or "No check failed."
+
     def finding(self, finding_id: str) -> Finding:
         """Return the finding with the ID `finding_id`.
 
@@ -233,6 +296,9 @@ class Diagnosis:
             "duration_seconds": self.duration_seconds,
             "mode": self.mode,
             "failed": self.failed,
+            "exit_code": self.exit_code,
+            "verdict": self.verdict,
+            "unchecked": [item.id for item in self.unchecked],
             "counts": self.counts(),
         }
 

@@ -14,12 +14,20 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from akv_helpers.diagnose.findings import Diagnosis, Status
 
-__all__ = ["export_report", "redact", "render_json", "render_markdown"]
+__all__ = [
+    "TextBlock",
+    "export_report",
+    "redact",
+    "render_json",
+    "render_markdown",
+    "text_blocks",
+]
 
 # Each pattern with its replacement. The JWT pattern matches a base64url JSON
 # header ("eyJ" is the encoding of '{"') and the segments after it.
@@ -44,6 +52,73 @@ _REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 _TITLE = "Key Vault secret doctor report"
+
+# A line that names what follows it, such as "Azure CLI:" or "REST: PUT https://…".
+_LABEL = re.compile(r"[A-Z][A-Za-z ]{0,30}:(\s|$)")
+_LIST_ITEM = re.compile(r"\s*- ")
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    """A paragraph, a bulleted list or a code snippet of a finding's text.
+
+    Attributes
+    ----------
+    kind
+        ``"prose"`` (one paragraph, which may be rewrapped), ``"list"`` (one
+        item a line) or ``"code"`` (lines printed as they are).
+    lines
+        The block's lines, without trailing whitespace.
+    """
+
+    kind: Literal["prose", "list", "code"]
+    lines: tuple[str, ...]
+
+
+def _split_block(lines: list[str]) -> list[TextBlock]:
+    if len(lines) == 1:
+        return [TextBlock("prose", (lines[0].strip(),))]
+    if all(_LIST_ITEM.match(line) for line in lines):
+        return [TextBlock("list", tuple(line.strip() for line in lines))]
+    head, rest = lines[0], lines[1:]
+    if _LABEL.match(head) or head.rstrip().endswith(":"):
+        if all(_LIST_ITEM.match(line) for line in rest):
+            tail = TextBlock("list", tuple(line.strip() for line in rest))
+        else:
+            tail = TextBlock("code", tuple(rest))
+        return [TextBlock("prose", (head.strip(),)), tail]
+    return [TextBlock("code", tuple(lines))]
+
+
+def text_blocks(text: str) -> list[TextBlock]:
+    r"""Split a finding's text into paragraphs, lists and code snippets.
+
+    Blank lines separate blocks. A one-line block is a paragraph. In a longer
+    block, lines starting with ``- `` are a list, and the lines under a label
+    such as ``Terraform:`` are code. Consecutive code blocks are joined with a
+    blank line, so a snippet with blank lines stays one snippet.
+
+    Examples
+    --------
+    >>> [block.kind for block in text_blocks("Run this:\n\nAzure CLI:\naz login")]
+    ['prose', 'prose', 'code']
+    """
+    blocks: list[TextBlock] = []
+    for chunk in re.split(r"\n[ \t]*\n", text.strip("\n")):
+        lines = [line.rstrip() for line in chunk.splitlines() if line.strip()]
+        if not lines:
+            continue
+        for block in _split_block(lines):
+            previous = blocks[-1] if blocks else None
+            if (
+                block.kind == "code"
+                and previous is not None
+                and previous.kind == "code"
+            ):
+                blocks[-1] = TextBlock("code", (*previous.lines, "", *block.lines))
+            else:
+                blocks.append(block)
+    return blocks
 
 
 def redact(text: str) -> str:
@@ -127,15 +202,40 @@ def _findings_table(findings: list[dict[str, Any]]) -> list[str]:
     return [*lines, ""]
 
 
+def _markdown_field(label: str, text: str) -> list[str]:
+    """Render a finding's field as a list item, keeping its lists and code."""
+    blocks = text_blocks(text)
+    if not blocks:
+        return [f"- **{label}:** —"]
+    first, rest = blocks[0], blocks[1:]
+    lines: list[str] = []
+    if first.kind == "prose":
+        lines.append(f"- **{label}:** {' '.join(first.lines[0].split())}")
+    else:
+        lines.append(f"- **{label}:**")
+        rest = blocks
+    for block in rest:
+        lines.append("")
+        if block.kind == "prose":
+            lines.append("  " + " ".join(block.lines[0].split()))
+        elif block.kind == "list":
+            lines.extend(f"  {line}" for line in block.lines)
+        else:
+            fence = "~~~~" if any("```" in line for line in block.lines) else "```"
+            body = [f"  {line}" if line else "" for line in block.lines]
+            lines.extend([f"  {fence}", *body, f"  {fence}"])
+    return lines
+
+
 def _finding_details(item: dict[str, Any]) -> list[str]:
     lines = [
         f"### {item['status'].capitalize()}: {item['title']} ({_code(item['id'])})",
         "",
-        f"- **Observed:** {_cell(item['observed'])}",
-        f"- **Expected:** {_cell(item['expected'])}",
+        *_markdown_field("Observed", item["observed"]),
+        *_markdown_field("Expected", item["expected"]),
     ]
     if item["fix"]:
-        lines.append(f"- **Fix:** {_cell(item['fix'])}")
+        lines.extend(_markdown_field("Fix", item["fix"]))
     evidence: dict[str, str] = item["evidence"]
     if evidence:
         shown = "; ".join(f"{key}: {_code(value)}" for key, value in evidence.items())
@@ -207,7 +307,7 @@ def render_markdown(diagnosis: Diagnosis) -> str:
     """
     data = _report_data(diagnosis)
     counts = ", ".join(f"{n} {status}" for status, n in data["counts"].items() if n)
-    verdict = "Problems found." if data["failed"] else "No check failed."
+    verdict = data["verdict"]
     lines = [
         f"# {_TITLE}",
         "",

@@ -1,7 +1,8 @@
 """Fetchers of the facts that no single check domain owns.
 
 Importing this module registers the fetchers of the identifier, the connection,
-the session profile, the cloud, the role assignments and the task source. The
+the session profile, the cloud, the sign-in (``sign_in``, a token for Azure
+Resource Manager), the role assignments and the task source. The
 check modules register the facts of their own domain (the identities, the principal,
 the directory, the vault, the secret and the data-plane probe).
 """
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from akv_helpers.connection import azure_errors
+from akv_helpers.diagnose.credentials import explain_credential_failure
 from akv_helpers.diagnose.facts import (
     AssignmentRecord,
     FactSource,
@@ -61,6 +63,24 @@ def _fetch_connection(run: FactSource) -> Connection:
             "doctor again.",
         )
     return run.connection
+
+
+@fact("sign_in", "sign in")
+def _fetch_sign_in(run: FactSource) -> bool:
+    connection = cast("Connection", run.fact("connection"))
+    try:
+        connection.credential.get_token(*connection.credential_scopes)
+    except Exception as exc:  # any failure means no token, explained below
+        lines = explain_credential_failure(exc)
+        detail = f" ({len(lines)} credentials tried)" if lines else ""
+        raise FactUnavailableError(
+            "sign_in",
+            f"not signed in: the sign-in returned no token{detail}, so Azure "
+            "answered no request (see the sign-in finding)",
+            "Sign in with the Azure CLI where the kernel runs (`az login`), or "
+            "with a device code from notebook 00, and run the doctor again.",
+        ) from None
+    return True
 
 
 @fact("profile", "read the session profile")

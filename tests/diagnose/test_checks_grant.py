@@ -40,7 +40,7 @@ CASES = [
     ("grant-propagating", "grant.propagating", Status.WARNING, "Waiting for the grant"),
     ("healthy", "grant.propagating", Status.OK, "older than"),
     ("identity-replicating", "grant.principal-not-found", Status.WARNING, "retries"),
-    ("healthy", "grant.principal-not-found", Status.OK, "knows principal"),
+    ("healthy", "grant.principal-not-found", Status.OK, "the principal exists"),
     (
         "grant-update-not-permitted",
         "grant.update-not-permitted",
@@ -78,7 +78,7 @@ def test_grant_check(
     assert len(fresh_sim.state()["role_assignments"]) == before
 
 
-def test_principal_not_found_wrong_kind(
+def test_principal_not_found_unknown_guid(
     fresh_sim: SimulatorEndpoint, connection: Connection
 ) -> None:
     fresh_sim.apply_scenario("identity-old-wrong-id")
@@ -86,7 +86,7 @@ def test_principal_not_found_wrong_kind(
         "grant.principal-not-found"
     )
     assert finding.status is Status.FAILED
-    assert "client ID" in finding.fix
+    assert "matches no identity the kit can see" in finding.observed
 
 
 def test_propagating_wait_succeeds(

@@ -244,3 +244,26 @@ def test_troubleshoot_imports_from_ui() -> None:
         cell.get("outputs", []) == [] and cell.get("execution_count") is None
         for cell in notebook["cells"]
     )
+
+
+def test_troubleshoot_headless_prints_findings(
+    notebook_runner, notebook_home, fresh_sim
+) -> None:
+    fresh_sim.apply_scenario("demo-vault-access-policies")
+    save_session_profile()
+    executed = notebook_runner(NOTEBOOK, notebook_home, [])
+    text_cell = next(
+        cell
+        for cell in executed.notebook.cells
+        if cell.cell_type == "code" and "print(doctor_text())" in cell.source
+    )
+    printed = "".join(
+        output.get("text", "")
+        for output in text_cell.outputs
+        if output.get("output_type") == "stream"
+    )
+
+    assert "vault.permission-model" in printed
+    assert "Fix:" in printed
+    assert "az keyvault update" in printed
+    assert "Widgets do not render" not in printed
