@@ -64,7 +64,7 @@ def _invisible_problem(text: str) -> str | None:
     """Return the reason `text` contains whitespace or a non-printable character."""
     for position, character in enumerate(text, start=1):
         if character.isspace() or not character.isprintable():
-            if character.isspace():
+            if _is_strippable(character):
                 kind = "whitespace"
             elif unicodedata.category(character) == "Cc":
                 kind = "a control character"

@@ -46,6 +46,8 @@ SECRET_IDENTIFIER_SHAPE = (
 )
 _USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)[^/@]*@", re.IGNORECASE)
 _BROKEN_SCHEME = re.compile(r"https?:/*", re.IGNORECASE)
+# Bare text shown in the "not a URL" message: it looks like a name, not a value.
+_NAME_LIKE = re.compile(r"[a-z][a-z-]{0,62}")
 _PERCENT_ESCAPE = re.compile(r"%[0-9a-f]{2}", re.IGNORECASE)
 _PRIVATE_LINK_ZONES = (
     "privatelink.vaultcore.azure.net",
@@ -181,9 +183,23 @@ def _check_scheme(raw: str, shown: str) -> None:
         if "." in head:
             reason = "has no scheme"
             fix = _use_instead("https://" + raw)
-        else:
+        elif "/" in raw or _NAME_LIKE.fullmatch(raw):
             reason = "is not a URL"
             fix = f"Paste the whole identifier, not only a name. {_PORTAL_HINT}"
+        else:
+            # Text without '/' or '.' may be a secret value pasted into the
+            # wrong field, so the message does not repeat it.
+            # NOTE: lowercase words with hyphens count as names and are shown,
+            # so a value of that shape, or one containing '/', is shown too.
+            raise InvalidSecretIdentifierError(
+                f"The secret identifier is not a URL: the text given "
+                f"({len(raw)} characters, not shown in case it is a secret value) "
+                f"has no 'https://'. Expected {SECRET_IDENTIFIER_SHAPE}.",
+                f"Paste the whole identifier, not only a name or a value. "
+                f"{_PORTAL_HINT}",
+                value="<hidden>",
+                expected=SECRET_IDENTIFIER_SHAPE,
+            )
         raise _identifier_error(shown, reason, fix)
 
     scheme, rest = raw.split("://", 1)
