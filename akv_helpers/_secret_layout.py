@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from akv_helpers.errors import TaskRunError
+from akv_helpers.errors import TaskRunError, displayable
 
 if TYPE_CHECKING:
     from akv_helpers.identifiers import SecretIdentifier
@@ -187,7 +187,16 @@ def write_error(path: Path, error: OSError, action: str) -> TaskRunError:
 
 
 def check_directory(directory: Path, label: str) -> Path:
-    """Return `directory` unless it is a symlink or an existing non-directory."""
+    """Return `directory` unless it is a symlink or an existing non-directory.
+
+    A path with a NUL byte is rejected too: the operating system cannot name it.
+    """
+    if "\x00" in str(directory):
+        raise TaskRunError(
+            f"The {label} {displayable(str(directory))} contains a NUL byte, "
+            "which no file name may contain.",
+            "Choose a directory path without control characters.",
+        )
     if directory.is_symlink() or (directory.exists() and not directory.is_dir()):
         raise TaskRunError(
             f"The {label} {directory} is not a directory.",
