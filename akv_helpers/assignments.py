@@ -36,6 +36,7 @@ from akv_helpers.grant_plan import (
     PRINCIPAL_TYPE,
     SECRET_WRITE_DATA_ACTIONS,
     GrantPlan,
+    ScopeKind,
     plan_grant,
 )
 from akv_helpers.identifiers import (
@@ -277,9 +278,12 @@ def verify(connection: Connection, plan: GrantPlan) -> VerifyResult:
 def revoke(connection: Connection, plan: GrantPlan) -> RevokeResult:
     """Delete the kit's role assignment for the plan, and nothing else.
 
-    The assignment is deleted only if it has the kit's deterministic name and
-    matches the plan's principal, role and scope. Other assignments that let the
-    principal read the secret are left in place and listed.
+    One listing at the plan's scope, without a filter, returns every
+    assignment at, above and below it. The assignment is deleted only if it
+    has the kit's deterministic name and matches the plan's principal, role and
+    scope. Every other assignment at the plan's scope, whoever it is for, and
+    every other assignment that lets the principal read the secret, is left in
+    place; the message names each one and the reason it was left.
 
     Parameters
     ----------
@@ -295,6 +299,8 @@ def revoke(connection: Connection, plan: GrantPlan) -> RevokeResult:
 
     Raises
     ------
+    InvalidIdError
+        If the plan's principal ID is not a GUID; nothing is sent.
     AccessDeniedError
         If the operator may not list or delete role assignments
         (``AuthorizationFailed``); the fix hands the deletion to an
@@ -302,21 +308,22 @@ def revoke(connection: Connection, plan: GrantPlan) -> RevokeResult:
     AzureRequestError
         If Azure rejects the listing or the deletion for another reason.
     """
+    # The plan's principal is checked before any request, as for a listing
+    # filtered by it.
+    filter_value(plan.principal_id, "principal ID")
     with _revoke_errors(plan, "list the role assignments"):
-        listed = _query_assignments(connection, plan.scope, plan.principal_id)
+        operations = connection.authorization().role_assignments
+        listed = [
+            _assignment_info(item) for item in operations.list_for_scope(plan.scope)
+        ]
     own = [item for item in listed if item.name.lower() == plan.assignment_name]
-    others = [
-        item
-        for item in listed
-        if item not in own
-        and item.grants_read
-        and scope_contains(item.scope, plan.scope)
-    ]
     matching = [item for item in own if _matches_plan(item, plan)]
+    kept = [
+        item for item in listed if item not in matching and _worth_naming(item, plan)
+    ]
 
     deleted = False
     if matching:
-        operations = connection.authorization().role_assignments
         with _revoke_errors(plan, "delete the role assignment"):
             operations.delete(plan.scope, plan.assignment_name)
         deleted = True
@@ -328,20 +335,61 @@ def revoke(connection: Connection, plan: GrantPlan) -> RevokeResult:
             plan.scope,
         )
     return RevokeResult(
-        deleted, plan.assignment_id, others, _revoke_message(deleted, own, others)
+        deleted, plan.assignment_id, kept, _revoke_message(deleted, own, kept, plan)
     )
+
+
+def _at_scope(item: AssignmentInfo, scope: str) -> bool:
+    return item.scope.rstrip("/").lower() == scope.rstrip("/").lower()
+
+
+def _worth_naming(item: AssignmentInfo, plan: GrantPlan) -> bool:
+    """Tell whether revoke reports `item` as left in place.
+
+    These are the assignments at the plan's scope, whoever they are for, and
+    the principal's other assignments that let it read the secret. Assignments
+    of other principals above the scope, such as the operator's own, are not.
+    """
+    if _at_scope(item, plan.scope):
+        return True
+    reaches_secret = scope_contains(item.scope, plan.secret_scope or plan.scope)
+    return (
+        item.principal_id == plan.principal_id and item.grants_read and reaches_secret
+    )
+
+
+def _kept_reason(item: AssignmentInfo, plan: GrantPlan) -> str:
+    """Say why revoke left `item`, which is not the kit's assignment for the plan."""
+    if item.name.lower() == plan.assignment_name:
+        return "it has the kit's name but another principal, role or scope"
+    if item.principal_id != plan.principal_id:
+        return f"it is for another principal ({item.principal_id})"
+    if item.role_guid != plan.role_guid:
+        return (
+            f"it assigns another role ({item.role_name or item.role_guid}), and "
+            f"the kit only removes {plan.role_name}"
+        )
+    if _at_scope(item, plan.scope):
+        return (
+            "it has the same principal, role and scope under another name, so "
+            "someone else created it"
+        )
+    return "it is at another scope and the kit did not create it"
 
 
 def _matches_plan(item: AssignmentInfo, plan: GrantPlan) -> bool:
     return (
         item.principal_id == plan.principal_id
         and item.role_guid == plan.role_guid
-        and item.scope.rstrip("/").lower() == plan.scope.lower()
+        and _at_scope(item, plan.scope)
     )
 
 
 def _revoke_message(
-    deleted: bool, own: list[AssignmentInfo], others: list[AssignmentInfo]
+    deleted: bool,
+    own: list[AssignmentInfo],
+    kept: list[AssignmentInfo],
+    plan: GrantPlan,
 ) -> str:
     if deleted:
         first = "Deleted the kit's role assignment."
@@ -352,15 +400,31 @@ def _revoke_message(
         )
     else:
         first = "The kit's role assignment does not exist; nothing was deleted."
-    if not others:
+    if not kept:
         return first
-    listed = "; ".join(
-        f"{item.role_name or item.role_guid} at {item.scope} ({item.assignment_id})"
-        for item in others
+    lines = [
+        f"- {item.role_name or item.role_guid} for {item.principal_id} at "
+        f"{item.scope} ({item.assignment_id}): left because "
+        f"{_kept_reason(item, plan)}."
+        for item in kept
+    ]
+    readers = [
+        item
+        for item in kept
+        if item.principal_id == plan.principal_id
+        and item.grants_read
+        and scope_contains(item.scope, plan.secret_scope or plan.scope)
+    ]
+    tail = (
+        " The principal can still read the secret through the assignments for it "
+        "listed here."
+        if readers
+        else ""
     )
     return (
-        f"{first} Other assignments still let the principal read the secret, and "
-        f"the kit did not create them, so it left them: {listed}."
+        f"{first} The kit removes only the assignment it made for this principal, "
+        f"role and scope, so it left {len(kept)} other assignment(s):{tail}\n"
+        + "\n".join(lines)
     )
 
 
@@ -371,6 +435,7 @@ def onboard_secret(
     *,
     role: str = SECRETS_USER_ROLE_ID,
     allow_write_roles: bool = False,
+    scope: ScopeKind = "secret",
     principal_created_at: datetime | None = None,
 ) -> OnboardingResult:
     """Grant a principal read access to one secret and verify it, in four requests.
@@ -392,6 +457,9 @@ def onboard_secret(
         Role definition GUID; defaults to Key Vault Secrets User.
     allow_write_roles
         Whether a role that can change or delete secrets is accepted.
+    scope
+        ``"secret"`` (the default) or ``"vault"``, which covers every secret in
+        the vault, current and future.
     principal_created_at
         When the identity was created (`IdentityCandidate.created_at`); for an
         identity younger than an hour, ``PrincipalNotFound`` is retried.
@@ -422,6 +490,7 @@ def onboard_secret(
         principal,
         role=role,
         allow_write_roles=allow_write_roles,
+        scope=scope,
         principal_created_at=principal_created_at,
     )
     granted = grant(connection, plan)

@@ -13,7 +13,6 @@ from typing import Literal
 
 from akv_helpers.errors import InvalidIdError, InvalidInputError
 from akv_helpers.identifiers import (
-    parse_secret_scope,
     role_assignment_name,
     validate_guid,
     validate_secret_name,
@@ -31,11 +30,20 @@ from akv_helpers.vaults import VaultInfo
 
 __all__ = [
     "PRINCIPAL_TYPE",
+    "SCOPE_KINDS",
+    "SECRET_WRITE_ACTIONS",
     "SECRET_WRITE_DATA_ACTIONS",
     "YOUNG_IDENTITY_SECONDS",
     "GrantPlan",
+    "ScopeKind",
+    "check_role",
     "plan_grant",
+    "resolve_role",
+    "secret_write_permissions",
 ]
+
+ScopeKind = Literal["secret", "vault"]
+SCOPE_KINDS: tuple[ScopeKind, ...] = ("secret", "vault")
 
 PRINCIPAL_TYPE: Literal["ServicePrincipal"] = "ServicePrincipal"
 # An identity created less than an hour ago may still be replicating in the
@@ -54,6 +62,9 @@ SECRET_WRITE_DATA_ACTIONS = (
     "Microsoft.KeyVault/vaults/secrets/recover/action",
     "Microsoft.KeyVault/vaults/secrets/backup/action",
 )
+# The control-plane action of the ARM secrets "create or update" operation, which
+# sets a secret's value through Azure Resource Manager instead of the data plane.
+SECRET_WRITE_ACTIONS = ("Microsoft.KeyVault/vaults/secrets/write",)
 
 
 @dataclass(frozen=True)
@@ -71,9 +82,14 @@ class GrantPlan:
     principal_type
         Always ``"ServicePrincipal"``.
     scope
-        Secret scope of the assignment.
+        Scope of the assignment: the secret's, or the vault's when
+        `scope_kind` is ``"vault"``.
     vault_scope
         Scope of the vault, where `verify` lists assignments.
+    secret_scope
+        Scope of the secret the plan is for, whatever the assignment's scope.
+    scope_kind
+        ``"secret"`` or ``"vault"``.
     assignment_name
         The kit's deterministic assignment name.
     assignment_id
@@ -83,6 +99,9 @@ class GrantPlan:
     principal_created_at
         When the identity was created (its ``systemData.createdAt``), or
         ``None`` when unknown.
+    write_permissions
+        The role's permissions that change or delete secrets; empty for a role
+        that only reads.
     """
 
     role_name: str
@@ -96,6 +115,30 @@ class GrantPlan:
     assignment_id: str
     az_command: str
     principal_created_at: datetime | None = None
+    secret_scope: str = ""
+    scope_kind: ScopeKind = "secret"
+    write_permissions: tuple[str, ...] = ()
+
+    @property
+    def widens_scope(self) -> bool:
+        """Whether the assignment covers more than the one secret."""
+        return self.scope_kind == "vault"
+
+    def widening_warning(self) -> str | None:
+        """Describe what a vault-wide assignment grants beyond the secret.
+
+        Returns ``None`` for an assignment on the secret alone.
+        """
+        if not self.widens_scope:
+            return None
+        vault = self.vault_scope.rsplit("/", 1)[-1]
+        secret = self.secret_scope.rsplit("/", 1)[-1]
+        return (
+            f"The scope is the whole vault {vault}, not only the secret {secret}: "
+            f"{self.role_name} then applies to every secret in {vault}, current "
+            "and future, including secrets created after this grant. Choose the "
+            "secret scope unless the task needs them all."
+        )
 
     def principal_age_seconds(self, now: datetime | None = None) -> float | None:
         """Return the identity's age in seconds, or ``None`` when unknown."""
@@ -142,14 +185,24 @@ class GrantPlan:
             '  principal_type       = "ServicePrincipal"\n'
             "}"
         )
-        parts = parse_secret_scope(self.scope)
+        vault_name = self.vault_scope.rsplit("/", 1)[-1]
+        if self.scope_kind == "vault":
+            target = (
+                "resource target 'Microsoft.KeyVault/vaults@2023-07-01' "
+                f"existing = {{\n  name: '{vault_name}'\n}}"
+            )
+        else:
+            secret_name = self.secret_scope.rsplit("/", 1)[-1]
+            target = (
+                "resource target 'Microsoft.KeyVault/vaults/secrets@2023-07-01' "
+                f"existing = {{\n  name: '{vault_name}/{secret_name}'\n}}"
+            )
         bicep = (
-            "resource secret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' "
-            f"existing = {{\n  name: '{parts.vault_name}/{parts.secret_name}'\n}}\n\n"
+            f"{target}\n\n"
             "resource secretRead 'Microsoft.Authorization/roleAssignments@2022-04-01'"
             " = {\n"
             f"  name: '{self.assignment_name}'\n"
-            "  scope: secret\n"
+            "  scope: target\n"
             "  properties: {\n"
             f"    roleDefinitionId: '{self.role_definition_id}'\n"
             f"    principalId: '{self.principal_id}'\n"
@@ -200,25 +253,103 @@ def _role(role: str) -> RoleDefinition:
     return definition
 
 
-def _check_role(role: RoleDefinition, allow_write_roles: bool) -> None:
+def resolve_role(role: str) -> RoleDefinition:
+    """Find a built-in role by its GUID, role definition ID or display name.
+
+    The display name is matched case-insensitively against the built-in roles
+    only, so a custom role of the same name is never chosen by accident.
+
+    Raises
+    ------
+    InvalidIdError
+        If `role` is neither a built-in role's name nor a built-in role's GUID.
+    """
+    by_name = {item.name.lower(): item for item in BUILTIN_ROLES.values()}
+    named = by_name.get(" ".join(role.split()).lower())
+    if named is not None:
+        return named
+    try:
+        return _role(role)
+    except InvalidIdError as error:
+        if any(character.isspace() for character in role.strip()) or not any(
+            character.isdigit() for character in role
+        ):
+            names = ", ".join(repr(item.name) for item in BUILTIN_ROLES.values())
+            raise InvalidIdError(
+                f"The role {role.strip()!r} is neither the name nor the GUID of a "
+                "built-in role the kit can check.",
+                f"Use Key Vault Secrets User ({SECRETS_USER_ROLE_ID}), or one of "
+                f"these names: {names}.",
+                value=role,
+                expected="a built-in role's name or GUID",
+            ) from error
+        raise
+
+
+def secret_write_permissions(role: RoleDefinition) -> tuple[str, ...]:
+    """Return the permissions of `role` that change or delete secrets.
+
+    Both the data actions of the Key Vault data plane and the ARM action that
+    sets a secret's value through Azure Resource Manager count, after the
+    role's notActions and notDataActions are taken away.
+    """
+    data = [a for a in SECRET_WRITE_DATA_ACTIONS if role_allows(role, a, data=True)]
+    control = [a for a in SECRET_WRITE_ACTIONS if role_allows(role, a, data=False)]
+    return tuple(data + control)
+
+
+def check_role(
+    role: RoleDefinition,
+    *,
+    allow_write_roles: bool = False,
+    override: str = "allow_write_roles=True",
+) -> tuple[str, ...]:
+    """Reject a role that cannot read secret values, or that can also write them.
+
+    Parameters
+    ----------
+    role
+        The built-in role to assign.
+    allow_write_roles
+        Whether a role that can change or delete secrets is accepted.
+    override
+        How the caller names the override in the message, such as the
+        ``--allow-write-role`` option of the command line.
+
+    Returns
+    -------
+    tuple of str
+        The role's permissions that change or delete secrets, when accepted.
+
+    Raises
+    ------
+    InvalidInputError
+        If the role cannot read secret values (no override), or it can change
+        or delete secrets and `allow_write_roles` is false.
+    """
+    writes = secret_write_permissions(role)
+    least = f"Key Vault Secrets User ({SECRETS_USER_ROLE_ID})"
     if not role_allows(role, GET_SECRET_DATA_ACTION, data=True):
+        also = f" It can also change secrets ({', '.join(writes)})." if writes else ""
         raise InvalidInputError(
-            f"The role {role.name!r} ({role.id}) cannot read secret values, so "
-            "assigning it would not let the task read the secret.",
-            f"Use Key Vault Secrets User ({SECRETS_USER_ROLE_ID}).",
+            f"The role {role.name!r} ({role.id}) cannot read secret values: its "
+            f"data actions do not include {GET_SECRET_DATA_ACTION}, so assigning "
+            f"it would not let the task read the secret.{also}",
+            f"Use {least}, the role that reads secret values and nothing more.",
             value=role.id,
             expected="a role whose data actions include getSecret",
         )
-    writes = [a for a in SECRET_WRITE_DATA_ACTIONS if role_allows(role, a, data=True)]
     if writes and not allow_write_roles:
         raise InvalidInputError(
             f"The role {role.name!r} ({role.id}) can also change or delete secrets "
-            f"({', '.join(writes)}), which a task that reads one secret does not need.",
-            f"Use Key Vault Secrets User ({SECRETS_USER_ROLE_ID}), or pass "
-            "allow_write_roles=True if the task really writes secrets.",
+            f"({', '.join(writes)}), which a task that reads one secret does not "
+            "need.",
+            f"Use {least}, or, if the task really writes secrets, confirm the role "
+            f"with {override}.",
             value=role.id,
             expected="a role that only reads secrets",
         )
+    return writes
 
 
 def plan_grant(
@@ -229,6 +360,7 @@ def plan_grant(
     *,
     role: str = SECRETS_USER_ROLE_ID,
     allow_write_roles: bool = False,
+    scope: ScopeKind = "secret",
     principal_created_at: datetime | None = None,
 ) -> GrantPlan:
     """Compute the role assignment for one secret, without sending a request.
@@ -247,6 +379,10 @@ def plan_grant(
         Role definition GUID or ID; defaults to Key Vault Secrets User.
     allow_write_roles
         Whether a role that can change or delete secrets is accepted.
+    scope
+        ``"secret"`` (the default) assigns the role on the secret alone;
+        ``"vault"`` assigns it on the vault, which covers every secret in it,
+        current and future (see `GrantPlan.widening_warning`).
     principal_created_at
         When the identity was created, from the identity lookup's
         ``systemData.createdAt``; it decides whether `grant` retries
@@ -261,23 +397,32 @@ def plan_grant(
     ------
     InvalidInputError
         If an ID or name is invalid, the role is unknown or cannot read secrets,
-        or it can write secrets and `allow_write_roles` is false.
+        or it can write secrets and `allow_write_roles` is false, or `scope` is
+        neither ``"secret"`` nor ``"vault"``.
     """
     subscription = validate_guid(subscription_id, "subscription ID")
     principal = validate_guid(principal_id, "principal ID")
     definition = _role(role)
-    _check_role(definition, allow_write_roles)
+    writes = check_role(definition, allow_write_roles=allow_write_roles)
+    if scope not in SCOPE_KINDS:
+        raise InvalidInputError(
+            f"The scope {scope!r} is not a scope the kit grants at.",
+            "Use 'secret' (the default) or 'vault'.",
+            value=str(scope),
+            expected="'secret' or 'vault'",
+        )
 
     name = validate_secret_name(secret_name)
-    scope = vault.secret_scope(name)
-    assignment_name = role_assignment_name(scope, definition.id, principal)
+    secret_scope = vault.secret_scope(name)
+    target = vault.scope if scope == "vault" else secret_scope
+    assignment_name = role_assignment_name(target, definition.id, principal)
     assignment_id = (
-        f"{scope}/providers/Microsoft.Authorization/roleAssignments/{assignment_name}"
+        f"{target}/providers/Microsoft.Authorization/roleAssignments/{assignment_name}"
     )
     az_command = (
         f"az role assignment create --assignee-object-id {principal} "
         f"--assignee-principal-type {PRINCIPAL_TYPE} --role {definition.id} "
-        f"--scope {scope}"
+        f"--scope {target}"
     )
     return GrantPlan(
         role_name=definition.name,
@@ -285,10 +430,13 @@ def plan_grant(
         role_definition_id=role_definition_id(definition.id, subscription),
         principal_id=principal,
         principal_type=PRINCIPAL_TYPE,
-        scope=scope,
+        scope=target,
         vault_scope=vault.scope,
         assignment_name=assignment_name,
         assignment_id=assignment_id,
         az_command=az_command,
         principal_created_at=principal_created_at,
+        secret_scope=secret_scope,
+        scope_kind=scope,
+        write_permissions=writes,
     )

@@ -740,9 +740,6 @@ def test_table_size() -> None:
     assert count >= 100
 
 
-@pytest.mark.xfail(
-    strict=True, reason="revoke lists the scope's assignments before checking the ID"
-)
 @pytest.mark.parametrize("item", IDS[:6])
 def test_revoke_checks_plan_principal(
     item: Bad, connection: Connection, plan: GrantPlan, quiet: Quiet

@@ -14,17 +14,22 @@ from akv_helpers.identifiers import (
     validate_guid,
     validate_resource_group_name,
 )
+from akv_helpers.roles import SECRETS_USER_ROLE_ID, RoleDefinition
 
 __all__ = [
     "MODES",
     "PRINCIPAL_ID",
-    "SECRET_ID",
     "PRINCIPAL_REFERENCE",
+    "ROLE",
+    "SCOPES",
+    "SECRET_ID",
     "GuidType",
     "PrincipalReferenceType",
     "ResourceGroupType",
+    "RoleType",
     "SecretIdType",
     "principal_option",
+    "role_options",
 ]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -34,8 +39,9 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 if TYPE_CHECKING:
     _SecretIdBase = click.ParamType[SecretIdentifier, Any]
     _TextBase = click.ParamType[str, Any]
+    _RoleBase = click.ParamType[RoleDefinition, Any]
 else:
-    _SecretIdBase = _TextBase = click.ParamType
+    _SecretIdBase = _TextBase = _RoleBase = click.ParamType
 
 
 class SecretIdType(_SecretIdBase):
@@ -118,10 +124,32 @@ def _is_identity_path(text: str) -> bool:
     return segments[-2:-1] == ["userassignedidentities"] and "providers" in segments
 
 
+class RoleType(_RoleBase):
+    """A built-in role, by GUID, role definition ID or display name."""
+
+    name = "role"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> RoleDefinition:
+        """Find the built-in role with `resolve_role`."""
+        from akv_helpers.grant_plan import resolve_role
+
+        if isinstance(value, RoleDefinition):
+            return value
+        try:
+            return resolve_role(str(value))
+        except InvalidInputError as error:
+            self.fail(str(error), param, ctx)
+
+
 SECRET_ID = SecretIdType()
 PRINCIPAL_ID = GuidType("principal ID")
 PRINCIPAL_REFERENCE = PrincipalReferenceType()
 MODES = click.Choice(["simulator", "azure"])
+ROLE = RoleType()
+# The scope kinds of `akv_helpers.grant_plan.SCOPE_KINDS`.
+SCOPES = click.Choice(["secret", "vault"])
 
 
 def principal_option(function: _F) -> _F:
@@ -136,3 +164,27 @@ def principal_option(function: _F) -> _F:
             "profile's identity."
         ),
     )(function)
+
+
+def role_options(function: _F) -> _F:
+    """Add ``--role`` and ``--scope`` to a command."""
+    with_scope = click.option(
+        "--scope",
+        "scope_kind",
+        type=SCOPES,
+        default="secret",
+        show_default=True,
+        help=(
+            "Where the role is assigned: the one secret, or the whole vault, which "
+            "covers every secret in it, current and future."
+        ),
+    )(function)
+    return click.option(
+        "--role",
+        type=ROLE,
+        default=SECRETS_USER_ROLE_ID,
+        help=(
+            "Built-in role to assign, by GUID or name; default: Key Vault Secrets "
+            "User, which reads secret values and nothing more."
+        ),
+    )(with_scope)

@@ -10,16 +10,21 @@ import click
 
 from akv_helpers.cli._output import as_dict, echo_json, kit_errors
 from akv_helpers.cli._steps import open_connection, resolve_principal
-from akv_helpers.cli._types import SECRET_ID, principal_option
+from akv_helpers.cli._types import SECRET_ID, principal_option, role_options
 from akv_helpers.identifiers import SecretIdentifier
 from akv_helpers.profile import Profile, load_profile, save_profile
+from akv_helpers.roles import SECRETS_USER_ROLE_ID, RoleDefinition
 
 if TYPE_CHECKING:
     from akv_helpers.assignments import GrantPlan
     from akv_helpers.connection import Connection
+    from akv_helpers.grant_plan import ScopeKind
     from akv_helpers.vaults import VaultInfo
 
+ALLOW_WRITE_ROLE_OPTION = "--allow-write-role"
+
 __all__ = [
+    "ALLOW_WRITE_ROLE_OPTION",
     "COMMANDS",
     "check_before_grant",
     "echo_notes",
@@ -36,11 +41,16 @@ def plan_for(
     identifier: SecretIdentifier,
     principal_id: str,
     principal_created_at: datetime | None = None,
+    *,
+    role: str = SECRETS_USER_ROLE_ID,
+    allow_write_roles: bool = False,
+    scope: ScopeKind = "secret",
 ) -> tuple[VaultInfo, GrantPlan]:
     """Find the vault and compute the grant plan for the secret.
 
     `principal_created_at` is the identity's creation time; for an identity
-    younger than an hour the grant retries ``PrincipalNotFound``.
+    younger than an hour the grant retries ``PrincipalNotFound``. `role`,
+    `allow_write_roles` and `scope` are passed to `plan_grant`.
     """
     from akv_helpers.assignments import plan_grant
     from akv_helpers.vaults import find_vault
@@ -52,6 +62,9 @@ def plan_for(
         vault,
         identifier.name,
         principal_id,
+        role=role,
+        allow_write_roles=allow_write_roles,
+        scope=scope,
         principal_created_at=principal_created_at,
     )
     return vault, plan
@@ -92,15 +105,39 @@ def echo_plan(plan: GrantPlan) -> None:
     """Print what the grant will create and the equivalent az command."""
     click.echo(f"Role:        {plan.role_name} ({plan.role_guid})")
     click.echo(f"Principal:   {plan.principal_id} ({plan.principal_type})")
-    click.echo(f"Scope:       {plan.scope}")
+    click.echo(f"Scope:       {plan.scope} ({plan.scope_kind})")
     click.echo(f"Assignment:  {plan.assignment_id}")
     click.echo("Azure CLI equivalent:")
     click.echo(f"  {plan.az_command}")
 
 
+def echo_plan_warnings(plan: GrantPlan) -> None:
+    """Print on stderr what a vault scope or a write role adds to the grant."""
+    widening = plan.widening_warning()
+    if widening is not None:
+        click.echo(f"Warning: {widening}", err=True)
+    if plan.write_permissions:
+        click.echo(
+            f"Warning: {plan.role_name} can also change or delete secrets "
+            f"({', '.join(plan.write_permissions)}); it is assigned because "
+            f"{ALLOW_WRITE_ROLE_OPTION} was given.",
+            err=True,
+        )
+
+
 @click.command()
 @click.argument("secret_id", type=SECRET_ID)
 @principal_option
+@role_options
+@click.option(
+    ALLOW_WRITE_ROLE_OPTION,
+    "allow_write_role",
+    is_flag=True,
+    help=(
+        "Accept a --role that can also change or delete secrets, such as Key "
+        "Vault Secrets Officer; without it such a role is rejected."
+    ),
+)
 @click.option("--dry-run", is_flag=True, help="Show the plan; create nothing.")
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the plan and result as JSON."
@@ -109,28 +146,47 @@ def echo_plan(plan: GrantPlan) -> None:
 def grant(
     secret_id: SecretIdentifier,
     principal_id: str | None,
+    role: RoleDefinition,
+    scope_kind: ScopeKind,
+    allow_write_role: bool,
     dry_run: bool,
     as_json: bool,
 ) -> None:
     """Grant the identity Key Vault Secrets User on one secret.
 
     SECRET_ID is the secret's identifier from the portal, such as
-    https://kv-demo.vault.azure.net/secrets/db-pass.
+    https://kv-demo.vault.azure.net/secrets/db-pass. --role assigns another
+    built-in role, and --scope vault assigns it on the whole vault.
     """
     from akv_helpers import assignments
+    from akv_helpers.grant_plan import check_role
 
+    # The role is checked before anything is sent.
+    check_role(
+        role, allow_write_roles=allow_write_role, override=ALLOW_WRITE_ROLE_OPTION
+    )
     profile = load_profile()
     connection = open_connection(profile)
     principal, profile, created_at = _principal_with_age(
         connection, profile, principal_id
     )
-    vault, plan = plan_for(connection, secret_id, principal, created_at)
+    vault, plan = plan_for(
+        connection,
+        secret_id,
+        principal,
+        created_at,
+        role=role.id,
+        allow_write_roles=allow_write_role,
+        scope=scope_kind,
+    )
     notes = check_before_grant(connection, secret_id, vault, principal)
     if not as_json:
         echo_notes(notes)
+        echo_plan_warnings(plan)
     if dry_run:
         if as_json:
-            echo_json({"plan": as_dict(plan), "dry_run": True, "notes": notes})
+            plan_data = {**as_dict(plan), "widening": plan.widening_warning()}
+            echo_json({"plan": plan_data, "dry_run": True, "notes": notes})
         else:
             echo_plan(plan)
             click.echo("Dry run: nothing was created.")
@@ -150,7 +206,7 @@ def grant(
     )
     if as_json:
         data = {
-            "plan": as_dict(plan),
+            "plan": {**as_dict(plan), "widening": plan.widening_warning()},
             "result": {**as_dict(result), "assignment_id": assignment_id},
             "verification": as_dict(verification),
             "notes": notes,
@@ -206,10 +262,17 @@ def echo_notes(notes: list[str]) -> None:
 @click.command()
 @click.argument("secret_id", type=SECRET_ID)
 @principal_option
+@role_options
 @kit_errors
-def verify(secret_id: SecretIdentifier, principal_id: str | None) -> None:
+def verify(
+    secret_id: SecretIdentifier,
+    principal_id: str | None,
+    role: RoleDefinition,
+    scope_kind: ScopeKind,
+) -> None:
     """Check that a role assignment lets the identity read the secret.
 
+    With --scope vault, only an assignment on the vault or above counts.
     Exit code 1 when none does.
     """
     from akv_helpers import assignments
@@ -218,15 +281,24 @@ def verify(secret_id: SecretIdentifier, principal_id: str | None) -> None:
     profile = load_profile()
     connection = open_connection(profile)
     principal, profile = resolve_principal(connection, profile, principal_id)
-    vault, plan = plan_for(connection, secret_id, principal)
+    vault, plan = plan_for(
+        connection,
+        secret_id,
+        principal,
+        role=role.id,
+        allow_write_roles=True,
+        scope=scope_kind,
+    )
     # A role assignment means nothing on an access policy vault, so say what
     # grant would say instead of suggesting it.
     require_rbac(vault, principal)
     result = assignments.verify(connection, plan)
     if not result.granted:
+        where = "the vault" if scope_kind == "vault" else secret_id.name
         click.echo(
             f"Not granted: no role assignment lets {principal} read "
-            f"{secret_id.name}. Grant it with `akv-onboard grant {secret_id.uri}`.",
+            f"{where}. Grant it with `akv-onboard grant {secret_id.uri}"
+            f"{' --scope vault' if scope_kind == 'vault' else ''}`.",
             err=True,
         )
         sys.exit(1)
@@ -238,15 +310,32 @@ def verify(secret_id: SecretIdentifier, principal_id: str | None) -> None:
 @click.command()
 @click.argument("secret_id", type=SECRET_ID)
 @principal_option
+@role_options
 @kit_errors
-def revoke(secret_id: SecretIdentifier, principal_id: str | None) -> None:
-    """Delete the role assignment the kit made for the secret, and nothing else."""
+def revoke(
+    secret_id: SecretIdentifier,
+    principal_id: str | None,
+    role: RoleDefinition,
+    scope_kind: ScopeKind,
+) -> None:
+    """Delete the role assignment the kit made for the secret, and nothing else.
+
+    The kit's assignment is the one for this identity, --role and --scope;
+    every other assignment is left, and the output says which and why.
+    """
     from akv_helpers import assignments
 
     profile = load_profile()
     connection = open_connection(profile)
     principal, profile = resolve_principal(connection, profile, principal_id)
-    _, plan = plan_for(connection, secret_id, principal)
+    _, plan = plan_for(
+        connection,
+        secret_id,
+        principal,
+        role=role.id,
+        allow_write_roles=True,
+        scope=scope_kind,
+    )
     result = assignments.revoke(connection, plan)
     if result.deleted and profile.assignment_id == result.assignment_id:
         save_profile(

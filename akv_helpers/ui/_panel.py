@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
@@ -42,9 +43,11 @@ class Panel:
 
     A subclass creates its widgets in ``__init__`` and lists them in `_controls`.
     The base adds the status line `_w_status` and the log output `_w_log` below
-    them. Callbacks run
-    their action through `_action`, which disables the given buttons while it runs
-    and renders any exception into `_w_status`, because ipywidgets would swallow it.
+    them. Callbacks run their action through `_action`, which runs one action
+    at a time per panel: a click that arrives while an action runs is ignored,
+    so a double-click sends one request. It disables the given buttons while
+    the action runs and renders any exception into `_w_status`, because
+    ipywidgets would swallow it.
 
     Parameters
     ----------
@@ -62,6 +65,10 @@ class Panel:
         self._w_log = widgets.Output(layout=widgets.Layout(max_height="12em"))
         self._install_log_handler()
         self._profile = self._load_profile()
+        # The name of the running action; read and set under the lock, so two
+        # clicks delivered on two threads cannot both start an action.
+        self._action_lock = threading.Lock()
+        self._running_action: str | None = None
 
     # Display -----------------------------------------------------------------
 
@@ -150,17 +157,49 @@ class Panel:
         name: str,
         buttons: Sequence[widgets.Button],
         run: Callable[[], object],
-    ) -> None:
-        with self._busy(buttons):
-            try:
-                run()
-            except KitError as error:
-                logger.warning("%s failed: %s", name, error.message)
-                self._show(error_html(error))
-            except Exception as error:  # ipywidgets would only log it
-                logger.error("%s failed with %s", name, type(error).__name__)
-                logger.debug("%s failed", name, exc_info=True)
-                self._show(error_html(error))
+    ) -> bool:
+        """Run `run` as the panel's only running action, with `buttons` disabled.
+
+        Returns
+        -------
+        bool
+            False when another action of this panel was still running, so the
+            click was ignored and `run` was not called.
+        """
+        # NOTE: ipykernel handles comm messages one at a time, so a second click
+        # sent before the front end showed the button disabled waits and runs
+        # after this action ends. For Grant that is a repeat PUT (200).
+        with self._action_lock:
+            running = self._running_action
+            if running is None:
+                self._running_action = name
+        if running is not None:
+            logger.debug("Ignored a click for %s while %s runs", name, running)
+            return False
+        try:
+            with self._busy(buttons):
+                self._run_action(name, run)
+        finally:
+            with self._action_lock:
+                self._running_action = None
+        return True
+
+    def _run_action(self, name: str, run: Callable[[], object]) -> None:
+        try:
+            run()
+        except KitError as error:
+            logger.warning("%s failed: %s", name, error.message)
+            self._show(error_html(error))
+        except Exception as error:  # ipywidgets would only log it
+            logger.error("%s failed with %s", name, type(error).__name__)
+            logger.debug("%s failed", name, exc_info=True)
+            self._show(error_html(error))
+
+    @property
+    def busy(self) -> bool:
+        """Whether an action of this panel is running."""
+        with self._action_lock:
+            return self._running_action is not None
 
     def _install_log_handler(self) -> None:
         kit_logger = logging.getLogger(_KIT_LOGGER)

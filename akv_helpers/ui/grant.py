@@ -9,12 +9,14 @@ import ipywidgets as widgets
 
 from akv_helpers import assignments, identities, vaults
 from akv_helpers import connection as connections
+from akv_helpers.grant_plan import ScopeKind, check_role, resolve_role
 from akv_helpers.identifiers import (
     SECRET_IDENTIFIER_SHAPE,
     SecretIdentifier,
     parse_secret_identifier,
 )
 from akv_helpers.profile import save_profile
+from akv_helpers.roles import BUILTIN_ROLES, SECRETS_USER_ROLE_ID, RoleDefinition
 
 from ._panel import Panel
 from ._render import (
@@ -26,7 +28,13 @@ from ._render import (
     table_html,
 )
 
-__all__ = ["GrantPanel"]
+__all__ = ["ALLOW_WRITE_LABEL", "GrantPanel"]
+
+ALLOW_WRITE_LABEL = "Allow a role that can change or delete secrets"
+_SCOPE_OPTIONS: tuple[tuple[str, ScopeKind], ...] = (
+    ("This secret only", "secret"),
+    ("The whole vault: every secret in it, current and future", "vault"),
+)
 
 
 class GrantPanel(Panel):
@@ -57,8 +65,23 @@ class GrantPanel(Panel):
         self._w_revoke = widgets.Button(
             description="Revoke", icon="trash", button_style="danger"
         )
+        self._w_role = widgets.Dropdown(
+            description="Role",
+            options=_role_options(),
+            value=SECRETS_USER_ROLE_ID,
+            layout=widgets.Layout(width="36em"),
+        )
+        self._w_allow_write = widgets.Checkbox(
+            value=False, description=ALLOW_WRITE_LABEL, indent=False
+        )
+        self._w_scope = widgets.RadioButtons(
+            description="Scope", options=_SCOPE_OPTIONS, value="secret"
+        )
+        self._w_scope_note = widgets.HTML("")
         self._w_plan = widgets.HTML("")
         self._w_secret.observe(self._on_secret_change, names="value")
+        for choice in (self._w_role, self._w_allow_write, self._w_scope):
+            choice.observe(self._on_choice_change, names="value")
         self._w_check.on_click(self._on_check_click)
         self._w_grant.on_click(self._on_grant_click)
         self._w_revoke.on_click(self._on_revoke_click)
@@ -73,6 +96,10 @@ class GrantPanel(Panel):
             ),
             self._w_secret,
             self._w_parsed,
+            self._w_role,
+            self._w_allow_write,
+            self._w_scope,
+            self._w_scope_note,
             widgets.HBox([self._w_check, self._w_grant, self._w_revoke]),
             self._w_plan,
         ]
@@ -111,6 +138,21 @@ class GrantPanel(Panel):
         )
         self._show(status_line("info", "Identifier parsed. Press Check and plan."))
 
+    def _on_choice_change(self, _change: dict[str, Any]) -> None:
+        """Drop the plan when the role, the override or the scope changes."""
+        self._plan = None
+        self._w_plan.value = ""
+        if self._w_scope.value == "vault":
+            self._w_scope_note.value = status_line(
+                "warning",
+                "The whole vault: the role would apply to every secret in the "
+                "vault, current and future, not only this one.",
+                "Check and plan shows exactly what is granted; Grant asks once "
+                "more before it grants on the vault.",
+            )
+        else:
+            self._w_scope_note.value = ""
+
     def _require_identifier(self) -> SecretIdentifier:
         if self._identifier is None:
             # The text box is empty or invalid. Parsing it again raises the error
@@ -128,6 +170,8 @@ class GrantPanel(Panel):
     def _check(self) -> assignments.GrantPlan:
         identifier = self._require_identifier()
         identity = self._require_identity()
+        # The role is checked before any request.
+        role = self._checked_role()
         self._working(f"Looking up the vault {identifier.vault_name}…")
         connection = self._connect()
         vault = vaults.find_vault(connection, identifier.vault_name)
@@ -143,6 +187,9 @@ class GrantPanel(Panel):
             vault,
             identifier.name,
             identity.principal_id,
+            role=role.id,
+            allow_write_roles=self._w_allow_write.value,
+            scope=self._w_scope.value,
             principal_created_at=created_at,
         )
         self._plan = plan
@@ -150,13 +197,37 @@ class GrantPanel(Panel):
         self._show(status_line("ok", "The vault uses Azure RBAC. Review the plan."))
         return plan
 
+    def _checked_role(self) -> RoleDefinition:
+        """Return the chosen role, or raise the error that names the override."""
+        role = resolve_role(str(self._w_role.value))
+        check_role(
+            role,
+            allow_write_roles=bool(self._w_allow_write.value),
+            override=f"the checkbox {ALLOW_WRITE_LABEL!r}",
+        )
+        return role
+
     # Grant, verify, revoke -------------------------------------------------
 
     def _on_grant_click(self, _button: widgets.Button) -> None:
         self._action("Granting", self._buttons(), self._grant)
 
     def _grant(self) -> None:
-        plan = self._plan or self._check()
+        plan = self._plan
+        if plan is None:
+            plan = self._check()
+            if plan.widens_scope:
+                # A vault-wide grant is shown before it is made: the user reads
+                # the plan's warning and presses Grant again.
+                self._show(
+                    status_line(
+                        "warning",
+                        "Nothing granted yet: the plan covers the whole vault.",
+                        "Read the plan, then press Grant again to grant on the "
+                        "vault, or choose 'This secret only'.",
+                    )
+                )
+                return
         self._working("Creating the role assignment…")
         connection = self._connect()
         result = assignments.grant(connection, plan)
@@ -204,20 +275,45 @@ class GrantPanel(Panel):
         self._profile = profile
 
 
+def _role_options() -> list[tuple[str, str]]:
+    """Return the role dropdown's options, Key Vault Secrets User first."""
+    first = BUILTIN_ROLES[SECRETS_USER_ROLE_ID]
+    others = sorted(
+        (role for role in BUILTIN_ROLES.values() if role.id != first.id),
+        key=lambda role: role.name,
+    )
+    return [(f"{first.name} (reads secret values only)", first.id)] + [
+        (role.name, role.id) for role in others
+    ]
+
+
 def _plan_html(plan: assignments.GrantPlan, vault: vaults.VaultInfo) -> str:
+    where = "the whole vault" if plan.widens_scope else "this secret only"
     fields = definition_list(
         [
             ("vault", f"{vault.name} (resource group {vault.resource_group})"),
             ("permission model", vault.permission_model),
             ("role", f"{plan.role_name} ({plan.role_guid})"),
             ("principal ID", f"{plan.principal_id} ({plan.principal_type})"),
-            ("scope", plan.scope),
+            ("scope", f"{plan.scope} ({where})"),
             ("assignment name", plan.assignment_name),
         ]
     )
+    warnings = ""
+    widening = plan.widening_warning()
+    if widening is not None:
+        warnings += status_line("warning", widening)
+    if plan.write_permissions:
+        warnings += status_line(
+            "warning",
+            f"{plan.role_name} can also change or delete secrets "
+            f"({', '.join(plan.write_permissions)}).",
+            f"It is planned because {ALLOW_WRITE_LABEL!r} is ticked.",
+        )
     return (
         "<b>Plan</b>"
         + fields
+        + warnings
         + "The same assignment with the Azure CLI:"
         + code_block(plan.az_command)
     )

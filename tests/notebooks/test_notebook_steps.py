@@ -355,6 +355,73 @@ def test_grant_notebook_grants_and_revokes(notebook_runner, notebook_home, fresh
     assert kit_assignments(fresh_sim) == []
 
 
+def test_grant_notebook_twice_one_assignment(notebook_runner, notebook_home, fresh_sim):
+    save_identity_profile()
+    cells = [
+        probe(
+            f"grant_panel._w_secret.value = {DEMO_SECRET!r}\n"
+            "grant_panel._w_grant.click()",
+            status_of("grant_panel", assignment="grant_panel._profile.assignment_id"),
+        ),
+    ]
+    (first,) = notebook_runner("02-grant-access.ipynb", notebook_home, cells).results
+    (second,) = notebook_runner("02-grant-access.ipynb", notebook_home, cells).results
+
+    first_status = text_of(first["status"])
+    second_status = text_of(second["status"])
+    assert first_status.startswith("OK: Granted"), first_status
+    assert second_status.startswith("OK: Already granted"), second_status
+    assignment_id = first["assignment"]
+    assert "/roleAssignments/" in assignment_id
+    assert second["assignment"] == assignment_id
+    shown = re.search(r"assignment ID (\S+)", first_status).group(1).rstrip("…")
+    assert assignment_id.startswith(shown)
+    assert f"assignment ID {shown}" in second_status
+    assert second["busy"] == [False, False, False]
+    scoped = [
+        item
+        for item in kit_assignments(fresh_sim)
+        if item["scope"].lower() == SECRET_SCOPE.lower()
+    ]
+    assert len(scoped) == 1
+    assert assignment_writes(fresh_sim) == [("PUT", 201), ("PUT", 200)]
+    assert load_profile(notebook_home / "profile.json").assignment_id == assignment_id
+
+
+def test_grant_notebook_vault_scope_confirmed(
+    notebook_runner, notebook_home, fresh_sim
+):
+    save_identity_profile()
+    executed = notebook_runner(
+        "02-grant-access.ipynb",
+        notebook_home,
+        [
+            probe(
+                f"grant_panel._w_secret.value = {DEMO_SECRET!r}\n"
+                "grant_panel._w_scope.value = 'vault'\n"
+                "grant_panel._w_grant.click()",
+                status_of(
+                    "grant_panel",
+                    plan="grant_panel._w_plan.value",
+                    note="grant_panel._w_scope_note.value",
+                ),
+            ),
+            probe("grant_panel._w_grant.click()", status_of("grant_panel")),
+        ],
+    )
+    shown, granted = executed.results
+
+    assert "Nothing granted yet" in text_of(shown["status"])
+    plan = text_of(shown["plan"])
+    assert "every secret in kv-demo, current and future" in plan
+    assert f"--scope {SECRET_SCOPE.rsplit('/secrets/', 1)[0]}" in plan
+    assert "every secret" in text_of(shown["note"])
+    assert text_of(granted["status"]).startswith("OK: Granted")
+    assert assignment_writes(fresh_sim) == [("PUT", 201)]
+    (assignment,) = kit_assignments(fresh_sim)
+    assert assignment["scope"].lower() == SECRET_SCOPE.rsplit("/secrets/", 1)[0].lower()
+
+
 def test_task_notebook_denied_then_passes(notebook_runner, notebook_home):
     save_identity_profile(DEMO_SECRET)
     executed = notebook_runner(

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from azure.core.credentials import AccessToken, AccessTokenInfo
 
 from akv_helpers.connection import Connection, RetrySettings, SimulatorEndpoint, connect
 from akv_helpers.profile import IdentityRef, Profile, save_profile
+from akv_helpers.simulator_client import SimulatorCredential
 
 SECRET = "https://kv-demo.vault.azure.net/secrets/db-pass"
 PRINCIPAL = "bbbbbbbb-0000-4000-8000-000000000002"
@@ -181,3 +185,107 @@ def test_task_panel_renders_wait_progress(
         for line in shown
     )
     assert assignment_puts(fresh_sim) == []
+
+
+class HeldCredential:
+    """The operator's credential; while `armed`, token requests wait for `release`."""
+
+    def __init__(self, inner: SimulatorCredential) -> None:
+        self.inner = inner
+        self.armed = threading.Event()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def _wait(self) -> None:
+        if self.armed.is_set():
+            self.entered.set()
+            assert self.release.wait(20), "the test never released the request"
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        self._wait()
+        return self.inner.get_token(*scopes, **kwargs)
+
+    def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenInfo:
+        self._wait()
+        return self.inner.get_token_info(*scopes, options=options)
+
+
+def send_click(button: Any) -> threading.Thread:
+    """Deliver a click message as the front end does, on its own thread."""
+    thread = threading.Thread(
+        target=button._handle_button_msg, args=(None, {"event": "click"}, [])
+    )
+    thread.start()
+    return thread
+
+
+def identity_listings(sim: SimulatorEndpoint) -> list[str]:
+    return [
+        entry["path"]
+        for entry in sim.requests()
+        if "userassignedidentities" in entry["path"].lower()
+    ]
+
+
+@pytest.mark.usefixtures("profile_home")
+def test_identity_panel_double_click_one_listing(fresh_sim: SimulatorEndpoint) -> None:
+    from akv_helpers.ui.identity import IdentityPanel
+
+    held = HeldCredential(
+        SimulatorCredential(fresh_sim, fresh_sim.operator_principal_id)
+    )
+    connection = connect(Profile(mode="simulator"), credential=held)
+    save_profile(Profile(mode="simulator", resource_group="rg-union-dp"))
+    panel = IdentityPanel(connection)
+    held.armed.set()
+
+    first = send_click(panel._w_search)
+    assert held.entered.wait(20)
+    assert panel._w_search.disabled
+    second = send_click(panel._w_search)
+    second.join(20)
+    assert not second.is_alive()
+    held.armed.clear()
+    held.release.set()
+    first.join(20)
+
+    assert len(identity_listings(fresh_sim)) == 1
+    assert "userflyterole" in text_of(panel._w_table.value)
+    assert not panel._w_search.disabled
+
+
+@pytest.mark.usefixtures("profile_home")
+def test_grant_panel_revoke_ignored_while_granting(
+    fresh_sim: SimulatorEndpoint,
+) -> None:
+    from akv_helpers.ui.grant import GrantPanel
+
+    held = HeldCredential(
+        SimulatorCredential(fresh_sim, fresh_sim.operator_principal_id)
+    )
+    connection = connect(Profile(mode="simulator"), credential=held)
+    panel = grant_panel(connection, PRINCIPAL)
+    assert isinstance(panel, GrantPanel)
+    panel._w_check.click()
+    fresh_sim.clear_requests()
+    held.armed.set()
+
+    granting = send_click(panel._w_grant)
+    assert held.entered.wait(20)
+    assert [button.disabled for button in panel._buttons()] == [True] * 3
+    revoking = send_click(panel._w_revoke)
+    revoking.join(20)
+    assert not revoking.is_alive()
+    held.armed.clear()
+    held.release.set()
+    granting.join(20)
+
+    writes = [
+        entry["method"]
+        for entry in fresh_sim.requests()
+        if "roleassignments/" in entry["path"].lower()
+        and entry["method"] in ("PUT", "DELETE")
+    ]
+    assert writes == ["PUT"]
+    assert text_of(panel._w_status.value).startswith("OK: Granted")
+    assert [button.disabled for button in panel._buttons()] == [False] * 3
