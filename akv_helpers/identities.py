@@ -44,6 +44,7 @@ __all__ = [
     "looks_like_identity_name",
     "resolve_principal_id",
     "resolve_typed_principal",
+    "validate_identity_resource_id",
     "to_identity_ref",
 ]
 
@@ -358,6 +359,8 @@ def resolve_typed_principal(
     value = text.rstrip("/") if is_resource_id else validate_guid(text, "principal ID")
     if is_resource_id and not _is_identity_resource_id(value):
         validate_guid(value, "principal ID")
+    if is_resource_id:
+        validate_identity_resource_id(value)
     if known is not None:
         choice = _match_identity(_known_candidate(known), value)
         if choice is not None:
@@ -450,6 +453,20 @@ def _is_identity_resource_id(text: str) -> bool:
         and bool(parts.get("name"))
         and not parts.get("children")
     )
+
+
+def validate_identity_resource_id(text: str) -> None:
+    """Check the parts of an identity's resource ID before it enters a request.
+
+    Raises
+    ------
+    InvalidInputError
+        If the subscription ID, resource group or identity name is invalid.
+    """
+    parts = parse_resource_id(text)
+    validate_guid(str(parts.get("subscription", "")), "subscription ID")
+    validate_resource_group_name(str(parts.get("resource_group", "")))
+    validate_identity_name(str(parts.get("name", "")))
 
 
 def _known_candidate(identity: IdentityRef) -> IdentityCandidate:

@@ -467,16 +467,8 @@ def cli_arguments(item: Bad) -> list[list[str]]:
 
 
 def cli_rows() -> list[Any]:
-    """Return `BAD_INPUTS`, with the identity rows marked as known failures."""
-    known = pytest.mark.xfail(
-        strict=True, reason="identity resource ID names are checked after a listing"
-    )
-    rows = []
-    for row in BAD_INPUTS:
-        (item,) = row.values
-        marks = [known] if item.kind == "identity" and "/" not in item.value else []
-        rows.append(pytest.param(item, id=row.id, marks=marks))
-    return rows
+    """Return `BAD_INPUTS` as CLI cases."""
+    return [pytest.param(*row.values, id=row.id) for row in BAD_INPUTS]
 
 
 @pytest.mark.parametrize("item", cli_rows())

@@ -112,6 +112,12 @@ class PrincipalReferenceType(_TextBase):
             from azure.mgmt.core.tools import is_valid_resource_id
 
             if is_valid_resource_id(text.rstrip("/")) and _is_identity_path(text):
+                from akv_helpers.identities import validate_identity_resource_id
+
+                try:
+                    validate_identity_resource_id(text.rstrip("/"))
+                except InvalidInputError as error:
+                    self.fail(str(error), param, ctx)
                 return text.rstrip("/")
         try:
             return validate_guid(text, "principal ID")
