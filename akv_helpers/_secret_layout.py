@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from akv_helpers._task_lookup import FLYTEKIT_ENV_PREFIX, INJECTOR_SECRETS_DIR
+from akv_helpers._task_lookup import flytekit_lookup as name_lookup
 from akv_helpers.errors import TaskRunError, displayable
 
 if TYPE_CHECKING:
@@ -37,9 +39,7 @@ __all__ = [
 ]
 
 # Union's Azure injector mounts secrets here and sets FLYTE_SECRETS_FILE_PREFIX empty.
-DEFAULT_SECRETS_DIR = "/etc/flyte/secrets"
-# flytekit's default prefix of secret environment variables (SecretsConfig.env_prefix).
-FLYTEKIT_ENV_PREFIX = "_FSEC_"
+DEFAULT_SECRETS_DIR = INJECTOR_SECRETS_DIR
 REDACTED = "[redacted]"
 
 _FINGERPRINT = re.compile(r"length=(\d+) sha256=([0-9a-f]{12})")
@@ -141,12 +141,9 @@ def flytekit_lookup(
     SecretLookup
         The variables and the file path.
     """
-    parts = [identifier.name] + ([identifier.version] if identifier.version else [])
-    bare = "_".join(part.upper() for part in parts)
-    prefixed = FLYTEKIT_ENV_PREFIX + bare
-    path = os.path.join(secrets_dir, *(part.lower() for part in parts))
-    exportable = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", prefixed) is not None
-    return SecretLookup((prefixed, bare), path, exportable)
+    rule = name_lookup(identifier.name, identifier.version)
+    path = os.path.join(secrets_dir, *rule.relative_path.split("/"))
+    return SecretLookup((rule.env_var, rule.local_env_var), path, rule.exportable)
 
 
 def write_error(path: Path, error: OSError, action: str) -> TaskRunError:

@@ -9,10 +9,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["INJECTOR_SECRETS_DIR", "SecretLookup", "describe_lookup", "flytekit_lookup"]
+__all__ = [
+    "FLYTEKIT_ENV_PREFIX",
+    "INJECTOR_SECRETS_DIR",
+    "SecretLookup",
+    "describe_lookup",
+    "flytekit_lookup",
+]
 
 # Folder that Union's Azure injector writes secret files to in the task's container.
 INJECTOR_SECRETS_DIR = "/etc/flyte/secrets"
+# Prefix of the environment variables flytekit 1.16 reads secrets from.
+FLYTEKIT_ENV_PREFIX = "_FSEC_"
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,7 @@ def flytekit_lookup(name: str, version: str | None = None) -> SecretLookup:
     """
     parts = [part for part in (name, version) if part]
     local = "_".join(part.upper() for part in parts)
-    env_var = f"_FSEC_{local}"
+    env_var = FLYTEKIT_ENV_PREFIX + local
     return SecretLookup(
         env_var=env_var,
         local_env_var=local,
