@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, ClassVar
 
 import ipywidgets as widgets
@@ -69,6 +71,9 @@ class Panel:
         # clicks delivered on two threads cannot both start an action.
         self._action_lock = threading.Lock()
         self._running_action: str | None = None
+        # When the front end sent the click that started the last action, by the
+        # front end's clock, and how long that action ran, by the kernel's clock.
+        self._last_action: tuple[datetime, float] | None = None
 
     # Display -----------------------------------------------------------------
 
@@ -166,22 +171,27 @@ class Panel:
             False when another action of this panel was still running, so the
             click was ignored and `run` was not called.
         """
-        # NOTE: ipykernel handles comm messages one at a time, so a second click
-        # sent before the front end showed the button disabled waits and runs
-        # after this action ends. For Grant that is a repeat PUT (200).
+        # ipykernel handles comm messages one at a time, so a second click that
+        # the front end sent while this action ran arrives after it ends. The
+        # click's own send time tells the two apart.
+        sent = _message_sent_at()
         with self._action_lock:
             running = self._running_action
-            if running is None:
+            repeat = _sent_during(sent, self._last_action)
+            if running is None and not repeat:
                 self._running_action = name
-        if running is not None:
-            logger.debug("Ignored a click for %s while %s runs", name, running)
+        if running is not None or repeat:
+            logger.debug("Ignored a click for %s sent while an action ran", name)
             return False
+        started = time.monotonic()
         try:
             with self._busy(buttons):
                 self._run_action(name, run)
         finally:
             with self._action_lock:
                 self._running_action = None
+                if sent is not None:
+                    self._last_action = (sent, time.monotonic() - started)
         return True
 
     def _run_action(self, name: str, run: Callable[[], object]) -> None:
@@ -212,3 +222,50 @@ class Panel:
         handler = _OutputHandler(self._w_log)
         kit_logger.addHandler(handler)
         Panel._handlers[key] = handler
+
+
+def _message_sent_at() -> datetime | None:
+    """Return when the front end sent the message being handled, or None.
+
+    The time is the ``date`` of the message header, stamped by the front end
+    (Jupyter messaging protocol); outside a kernel there is none.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    kernel = getattr(shell, "kernel", None)
+    if kernel is None:
+        return None
+    parent = kernel.get_parent()
+    if not isinstance(parent, dict):
+        return None
+    header = parent.get("header", {})
+    # Only a click from the front end counts; code run in a cell shares the
+    # cell's header, and its clicks are deliberate.
+    if header.get("msg_type") != "comm_msg":
+        return None
+    date = header.get("date")
+    if isinstance(date, str):
+        try:
+            date = datetime.fromisoformat(date.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return date if isinstance(date, datetime) else None
+
+
+def _sent_during(sent: datetime | None, last: tuple[datetime, float] | None) -> bool:
+    """Tell whether a click sent at `sent` was sent while the last action ran.
+
+    Only differences of front-end times are compared with kernel durations, so
+    a clock offset between browser and kernel does not matter.
+    """
+    if sent is None or last is None:
+        return False
+    started, duration = last
+    try:
+        elapsed = (sent - started).total_seconds()
+    except TypeError:  # one time has a time zone and the other has none
+        return False
+    return 0 <= elapsed < duration
