@@ -186,12 +186,18 @@ def write_error(path: Path, error: OSError, action: str) -> TaskRunError:
 def check_directory(directory: Path, label: str) -> Path:
     """Return `directory` unless it is a symlink or an existing non-directory.
 
-    A path with a NUL byte is rejected too: the operating system cannot name it.
+    A path with a control character is rejected too: the operating system cannot
+    name one with a NUL byte, and a line break or escape would make the path the
+    kit prints differ from the path it writes.
     """
-    if "\x00" in str(directory):
+    text = str(directory)
+    control = next(
+        (char for char in text if ord(char) < 0x20 or ord(char) == 0x7F), None
+    )
+    if control is not None:
         raise TaskRunError(
-            f"The {label} {displayable(str(directory))} contains a NUL byte, "
-            "which no file name may contain.",
+            f"The {label} {displayable(text)} contains the control character "
+            f"{control!r}, which the kit does not accept in a path.",
             "Choose a directory path without control characters.",
         )
     if directory.is_symlink() or (directory.exists() and not directory.is_dir()):

@@ -659,6 +659,8 @@ def test_save_profile_rejects(profile: Profile, named: str, quiet: Quiet) -> Non
 
 OUTPUT_DIRECTORIES = [
     pytest.param("nul", id="nul-byte"),
+    pytest.param("newline", id="newline"),
+    pytest.param("escape", id="escape"),
     pytest.param("file", id="existing-file"),
     pytest.param("symlink", id="symlink"),
     pytest.param("dev-null", id="device"),
@@ -669,6 +671,10 @@ def output_directory(kind: str, tmp_path: Path) -> Path:
     """Return a bad output directory of `kind` under `tmp_path`."""
     if kind == "nul":
         return tmp_path / "out\x00dir"
+    if kind == "newline":
+        return tmp_path / "out\ndir"
+    if kind == "escape":
+        return tmp_path / "out\x1b[2Jdir"
     if kind == "file":
         target = tmp_path / "a-file"
         target.write_text("not a directory\n", encoding="utf-8")
