@@ -9,27 +9,35 @@ subscription and matches the names itself.
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any
 
 from azure.mgmt.core.tools import parse_resource_id
 
+from akv_helpers._identity_models import (
+    CLIENT_ID_EXPLANATION,
+    IdentityCandidate,
+    PrincipalChoice,
+    to_identity_ref,
+)
+from akv_helpers._principal_ids import (
+    _is_identity_resource_id,
+    _known_candidate,
+    _match_identity,
+    looks_like_identity_name,
+    resolve_principal_id,
+    validate_identity_resource_id,
+)
 from akv_helpers.connection import Connection, azure_errors
 from akv_helpers.errors import (
     AzureRequestError,
     IdentityNotFoundError,
-    InvalidIdError,
-    InvalidNameError,
     NotConfiguredError,
     displayable,
 )
 from akv_helpers.identifiers import (
     is_union_identity_name,
     validate_guid,
-    validate_identity_name,
     validate_resource_group_name,
 )
 from akv_helpers.profile import IdentityRef
@@ -50,88 +58,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-CLIENT_ID_EXPLANATION = (
-    "the client ID is what workload identity uses; "
-    "the principal ID (object ID) is what RBAC uses"
-)
 
 # Names listed in IdentityNotFoundError before the rest are only counted.
 _MAX_NAMES_SHOWN = 20
-
-
-@dataclass(frozen=True)
-class IdentityCandidate:
-    """A user-assigned managed identity whose name matches Union's naming.
-
-    Attributes
-    ----------
-    name
-        Identity name, such as ``userflyterole``.
-    resource_group
-        Resource group, as it appears in the identity's resource ID.
-    resource_id
-        ARM resource ID of the identity.
-    client_id
-        Client ID (application ID), which workload identity uses.
-    principal_id
-        Principal ID (object ID of the service principal), which RBAC uses.
-    tenant_id
-        Tenant of the service principal.
-    location
-        Azure region.
-    tags
-        Resource tags.
-    created_at
-        When the identity was created (``systemData.createdAt``), or ``None``
-        when Azure did not return it. A principal created less than an hour ago
-        may still be replicating in the directory.
-    """
-
-    name: str
-    resource_group: str
-    resource_id: str
-    client_id: str
-    principal_id: str
-    tenant_id: str | None = None
-    location: str | None = None
-    tags: Mapping[str, str] = field(default_factory=dict)
-    created_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class PrincipalChoice:
-    """The principal ID the kit will assign a role to, and why.
-
-    Attributes
-    ----------
-    principal_id
-        Principal ID (object ID) in canonical form.
-    principal_type
-        Always ``"ServicePrincipal"`` for a managed identity.
-    typed_kind
-        What the typed value was: ``"principal ID"``, ``"client ID"``,
-        ``"resource ID"``, ``"name"`` (an identity's name), ``"nothing"`` (the
-        lookup's value was used) or ``"unknown"`` (a GUID of no user-assigned
-        identity, passed on as it is).
-    explanation
-        One sentence for the user, which states whether the typed value was
-        replaced; for ``"unknown"`` it is a warning.
-    identity
-        The user-assigned identity the principal ID belongs to, when known.
-    """
-
-    principal_id: str
-    principal_type: Literal["ServicePrincipal"] = "ServicePrincipal"
-    typed_kind: Literal[
-        "principal ID", "client ID", "resource ID", "name", "nothing", "unknown"
-    ] = "principal ID"
-    explanation: str = ""
-    identity: IdentityCandidate | None = None
-
-    @property
-    def swapped(self) -> bool:
-        """Whether the typed value was replaced by the principal ID."""
-        return self.typed_kind in ("client ID", "resource ID")
 
 
 def _candidate(identity: Any) -> IdentityCandidate:
@@ -394,25 +323,6 @@ def resolve_typed_principal(
     )
 
 
-# Hexadecimal digits and hyphens only: a mistyped GUID, not a name.
-_GUID_LIKE = re.compile(r"[0-9a-fA-F-]+")
-
-
-def looks_like_identity_name(text: str) -> bool:
-    """Check whether `text` is a valid identity name and not a mistyped GUID.
-
-    Text of only hexadecimal digits and hyphens, with a digit, counts as a
-    GUID.
-    """
-    if _GUID_LIKE.fullmatch(text) and any(ch.isdigit() for ch in text):
-        return False
-    try:
-        validate_identity_name(text)
-    except InvalidNameError:
-        return False
-    return True
-
-
 def _resolve_name(connection: Connection, name: str) -> PrincipalChoice:
     matches = [c for c in list_identities(connection) if c.name.lower() == name.lower()]
     where = f"subscription {connection.subscription_id}"
@@ -439,174 +349,4 @@ def _resolve_name(connection: Connection, name: str) -> PrincipalChoice:
             f"principal ID {found.principal_id}."
         ),
         identity=found,
-    )
-
-
-def _is_identity_resource_id(text: str) -> bool:
-    try:
-        parts = parse_resource_id(text)
-    except (TypeError, ValueError):
-        return False
-    return (
-        str(parts.get("namespace", "")).lower() == "microsoft.managedidentity"
-        and str(parts.get("type", "")).lower() == "userassignedidentities"
-        and bool(parts.get("name"))
-        and not parts.get("children")
-    )
-
-
-def validate_identity_resource_id(text: str) -> None:
-    """Check the parts of an identity's resource ID before it enters a request.
-
-    Raises
-    ------
-    InvalidInputError
-        If the subscription ID, resource group or identity name is invalid.
-    """
-    parts = parse_resource_id(text)
-    validate_guid(str(parts.get("subscription", "")), "subscription ID")
-    validate_resource_group_name(str(parts.get("resource_group", "")))
-    validate_identity_name(str(parts.get("name", "")))
-
-
-def _known_candidate(identity: IdentityRef) -> IdentityCandidate:
-    return IdentityCandidate(
-        name=identity.name,
-        resource_group=identity.resource_group,
-        resource_id=identity.resource_id,
-        client_id=identity.client_id.lower(),
-        principal_id=identity.principal_id.lower(),
-    )
-
-
-def _match_identity(candidate: IdentityCandidate, value: str) -> PrincipalChoice | None:
-    """Return the choice for `value` if it is an ID of `candidate`, else None."""
-    principal_id = candidate.principal_id.lower()
-    where = f"{candidate.name!r} in {candidate.resource_group}"
-    if value.lower() == candidate.resource_id.lower():
-        return PrincipalChoice(
-            principal_id,
-            typed_kind="resource ID",
-            explanation=(
-                f"That is the resource ID of the identity {where}, so the kit uses "
-                f"its principal ID {principal_id}: {CLIENT_ID_EXPLANATION}."
-            ),
-            identity=candidate,
-        )
-    if value == principal_id:
-        return PrincipalChoice(
-            principal_id,
-            explanation=f"{principal_id} is the principal ID of the identity {where}.",
-            identity=candidate,
-        )
-    if value == candidate.client_id.lower():
-        return PrincipalChoice(
-            principal_id,
-            typed_kind="client ID",
-            explanation=(
-                f"{value} is the client ID of the identity {where}, so the kit uses "
-                f"its principal ID {principal_id} instead: {CLIENT_ID_EXPLANATION}."
-            ),
-            identity=candidate,
-        )
-    return None
-
-
-def to_identity_ref(candidate: IdentityCandidate) -> IdentityRef:
-    """Convert a candidate into the profile's `IdentityRef`."""
-    return IdentityRef(
-        name=candidate.name,
-        resource_group=candidate.resource_group,
-        resource_id=candidate.resource_id,
-        client_id=candidate.client_id,
-        principal_id=candidate.principal_id,
-    )
-
-
-def resolve_principal_id(
-    candidate: IdentityCandidate, typed_id: str | None = None
-) -> PrincipalChoice:
-    """Choose the principal ID for the role assignment from what the user typed.
-
-    A typed client ID or resource ID of `candidate` is replaced by its principal
-    ID, with an explanation. A GUID that belongs to neither is rejected, because
-    assigning a role to an unknown principal would grant nothing useful.
-
-    Parameters
-    ----------
-    candidate
-        The identity the user chose.
-    typed_id
-        What the user typed as the principal ID; ``None`` or blank uses the
-        candidate's principal ID.
-
-    Returns
-    -------
-    PrincipalChoice
-        The principal ID, with principal type ``ServicePrincipal``.
-
-    Raises
-    ------
-    InvalidIdError
-        If `typed_id` is not a GUID, or is not an ID of `candidate`.
-    """
-    principal_id = candidate.principal_id.lower()
-    text = (typed_id or "").strip()
-    if not text:
-        return PrincipalChoice(
-            principal_id,
-            typed_kind="nothing",
-            explanation=(
-                f"Using the principal ID (object ID) {principal_id} of "
-                f"{candidate.name!r}."
-            ),
-        )
-    if text.lower().startswith("/subscriptions/"):
-        return _resolve_resource_id(candidate, text)
-
-    value = validate_guid(text, "principal ID")
-    if value == principal_id:
-        return PrincipalChoice(
-            principal_id,
-            explanation=f"{principal_id} is the principal ID of {candidate.name!r}.",
-        )
-    if value == candidate.client_id.lower():
-        return PrincipalChoice(
-            principal_id,
-            typed_kind="client ID",
-            explanation=(
-                f"{value} is the client ID of {candidate.name!r}, so the kit uses "
-                f"its principal ID {principal_id} instead: {CLIENT_ID_EXPLANATION}."
-            ),
-        )
-    raise InvalidIdError(
-        f"The ID {value} is neither the principal ID nor the client ID of the "
-        f"identity {candidate.name!r} (principal ID {principal_id}, client ID "
-        f"{candidate.client_id}).",
-        f"Use the principal ID {principal_id}, or choose the identity that {value} "
-        "belongs to.",
-        value=text,
-        expected=f"the principal ID of {candidate.name!r}",
-    )
-
-
-def _resolve_resource_id(candidate: IdentityCandidate, text: str) -> PrincipalChoice:
-    principal_id = candidate.principal_id.lower()
-    # ARM returns identity IDs with "resourcegroups" in lowercase, so compare
-    # resource IDs without regard to case.
-    if text.rstrip("/").lower() == candidate.resource_id.lower():
-        return PrincipalChoice(
-            principal_id,
-            typed_kind="resource ID",
-            explanation=(
-                f"That is the resource ID of {candidate.name!r}, so the kit uses its "
-                f"principal ID {principal_id}: {CLIENT_ID_EXPLANATION}."
-            ),
-        )
-    raise InvalidIdError(
-        f"The resource ID '{displayable(text)}' is not the resource ID of the "
-        f"identity {candidate.name!r} ({candidate.resource_id}).",
-        f"Use the principal ID {principal_id} of {candidate.name!r}.",
-        value=text,
-        expected=f"the principal ID of {candidate.name!r}",
     )
