@@ -9,9 +9,19 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 
-from akv_helpers.connection import Connection, describe_http_error, error_codes
+from akv_helpers.connection import (
+    Connection,
+    azure_errors,
+    describe_http_error,
+    error_codes,
+)
 from akv_helpers.errors import SecretDisabledError, SecretNotFoundError
 from akv_helpers.identifiers import SecretIdentifier, validate_secret_name
 
@@ -106,17 +116,20 @@ def get_secret_info(
     """
     name = validate_secret_name(secret_name)
     operations = connection.keyvault_mgmt().secrets
-    try:
-        secret = operations.get(vault.resource_group, vault.name, name)
-    except HttpResponseError as exc:
-        if exc.status_code == 404 and error_codes(exc)[0] != "ResourceGroupNotFound":
-            raise SecretNotFoundError(
-                f"The vault {vault.name!r} has no secret named {name!r}.",
-                "Check the secret name in the secret identifier (names are "
-                f"case-insensitive): `az keyvault secret list --vault-name "
-                f'{vault.name} --query "[].name"`.',
-            ) from exc
-        raise describe_http_error(exc, "read the secret's metadata") from exc
+    # azure_errors turns a request that got no response into the kit's error.
+    with azure_errors("read the secret's metadata"):
+        try:
+            secret = operations.get(vault.resource_group, vault.name, name)
+        except HttpResponseError as exc:
+            code = error_codes(exc)[0]
+            if exc.status_code == 404 and code != "ResourceGroupNotFound":
+                raise SecretNotFoundError(
+                    f"The vault {vault.name!r} has no secret named {name!r}.",
+                    "Check the secret name in the secret identifier (names are "
+                    f"case-insensitive): `az keyvault secret list --vault-name "
+                    f'{vault.name} --query "[].name"`.',
+                ) from exc
+            raise describe_http_error(exc, "read the secret's metadata") from exc
 
     info = secret_info_from_model(vault, name, secret)
     if not info.enabled:
@@ -271,4 +284,6 @@ def _list_versions(
                 f"({inner_code or code})"
             )
         return f"listing the versions failed ({error.status_code} {code})"
+    except (ServiceRequestError, ServiceResponseError) as error:
+        return f"listing the versions got no response ({type(error).__name__})"
     return sorted(found)

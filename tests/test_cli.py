@@ -1066,3 +1066,41 @@ def test_task_run_wait_timeout_still_propagating(
     assert "Do not grant again" in result.stdout
     assert "Waiting for the grant to take effect" in result.stderr
     assert assignment_puts(simulator) == []
+
+
+def test_grant_reports_grant_when_verify_fails(simulator: SimulatorEndpoint) -> None:
+    simulator.inject_fault("role_assignments.list", "503", count=50)
+
+    result = CliRunner().invoke(
+        main,
+        ["grant", SECRET, "--principal-id", "bbbbbbbb-0000-4000-8000-000000000002"],
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "granted: /subscriptions/" in result.stdout
+    assert "Warning: the grant was made" in result.stderr
+    assert "do not grant again" in result.stderr
+    kit_made = [
+        item
+        for item in simulator.state()["role_assignments"]
+        if item["principal_id"] == "bbbbbbbb-0000-4000-8000-000000000002"
+    ]
+    assert len(kit_made) == 1
+
+
+def test_grant_reports_secret_metadata_give_up(simulator: SimulatorEndpoint) -> None:
+    simulator.inject_fault("secrets.get", "reset", count=50)
+
+    result = CliRunner().invoke(
+        main,
+        ["grant", SECRET, "--principal-id", "bbbbbbbb-0000-4000-8000-000000000002"],
+    )
+
+    assert result.exit_code == 1
+    assert "Error: Could not read the secret's metadata" in result.stderr
+    assert "Traceback" not in result.output
+    assert not [
+        item
+        for item in simulator.state()["role_assignments"]
+        if item["principal_id"] == "bbbbbbbb-0000-4000-8000-000000000002"
+    ]

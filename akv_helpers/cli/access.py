@@ -11,6 +11,7 @@ import click
 from akv_helpers.cli._output import as_dict, echo_json, kit_errors
 from akv_helpers.cli._steps import open_connection, resolve_principal
 from akv_helpers.cli._types import SECRET_ID, principal_option, role_options
+from akv_helpers.errors import KitError
 from akv_helpers.identifiers import SecretIdentifier
 from akv_helpers.profile import Profile, load_profile, save_profile
 from akv_helpers.roles import SECRETS_USER_ROLE_ID, RoleDefinition
@@ -193,8 +194,16 @@ def grant(
         return
 
     result = assignments.grant(connection, plan)
-    verification = assignments.verify(connection, plan)
-    assignment_id = result.assignment_id or verification.assignment_id
+    # The grant is made at this point: a failed check afterwards must not hide it.
+    verify_error: KitError | None = None
+    try:
+        verification = assignments.verify(connection, plan)
+    except KitError as error:
+        verify_error = error
+        verification = None
+    assignment_id = result.assignment_id or (
+        verification.assignment_id if verification else None
+    )
     save_profile(
         profile.with_updates(
             subscription_id=connection.subscription_id,
@@ -208,7 +217,8 @@ def grant(
         data = {
             "plan": {**as_dict(plan), "widening": plan.widening_warning()},
             "result": {**as_dict(result), "assignment_id": assignment_id},
-            "verification": as_dict(verification),
+            "verification": as_dict(verification) if verification else None,
+            "verification_error": str(verify_error) if verify_error else None,
             "notes": notes,
         }
         echo_json(data)
@@ -221,6 +231,13 @@ def grant(
         )
     else:
         click.echo(f"{result.status}: {assignment_id}")
+    if verify_error is not None:
+        click.echo(
+            f"Warning: the grant was made, but listing the identity's assignments "
+            f"to verify it failed: {verify_error.message} Run `akv-onboard verify "
+            f"{secret_id.uri}` later; do not grant again.",
+            err=True,
+        )
     if result.status == "granted":
         click.echo(
             "Azure can take up to 10 minutes to apply a new role assignment to "

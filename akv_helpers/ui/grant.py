@@ -9,6 +9,7 @@ import ipywidgets as widgets
 
 from akv_helpers import assignments, identities, vaults
 from akv_helpers import connection as connections
+from akv_helpers.errors import KitError
 from akv_helpers.grant_plan import ScopeKind, check_role, resolve_role
 from akv_helpers.identifiers import (
     SECRET_IDENTIFIER_SHAPE,
@@ -231,8 +232,20 @@ class GrantPanel(Panel):
         self._working("Creating the role assignment…")
         connection = self._connect()
         result = assignments.grant(connection, plan)
-        verified = assignments.verify(connection, plan)
-        assignment_id = result.assignment_id or verified.assignment_id
+        # The grant is made at this point: a failed check afterwards must not hide it.
+        assignment_id = result.assignment_id
+        try:
+            verified = assignments.verify(connection, plan)
+        except KitError as error:
+            verification = status_line(
+                "warning",
+                "Not verified: listing the identity's assignments failed.",
+                f"{error.message} Press Grant again later to check; it will not "
+                "create a second assignment.",
+            )
+        else:
+            verification = _verify_html(verified)
+            assignment_id = assignment_id or verified.assignment_id
         self._save_assignment(assignment_id, result.created_by_kit)
         if result.status == "already granted":
             headline = "Already granted: the identity has this role on this secret."
@@ -241,7 +254,7 @@ class GrantPanel(Panel):
         self._show(
             status_line("ok", headline)
             + definition_list([("assignment ID", assignment_id)])
-            + _verify_html(verified)
+            + verification
         )
 
     def _on_revoke_click(self, _button: widgets.Button) -> None:

@@ -289,3 +289,18 @@ def test_grant_panel_revoke_ignored_while_granting(
     assert writes == ["PUT"]
     assert text_of(panel._w_status.value).startswith("OK: Granted")
     assert [button.disabled for button in panel._buttons()] == [False] * 3
+
+
+@pytest.mark.usefixtures("profile_home")
+def test_grant_panel_shows_grant_when_verify_fails(
+    fresh_sim: SimulatorEndpoint, fast_connection: Connection
+) -> None:
+    panel = grant_panel(fast_connection, PRINCIPAL)
+    fresh_sim.inject_fault("role_assignments.list", "503", count=50)
+
+    panel._w_grant.click()
+
+    status = text_of(panel._w_status.value)
+    assert status.startswith("OK: Granted"), status
+    assert "Not verified: listing the identity" in status, status
+    assert assignment_puts(fresh_sim) == [None]
