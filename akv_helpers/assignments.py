@@ -29,7 +29,7 @@ from akv_helpers.assignment_results import (
     VerifyResult,
 )
 from akv_helpers.connection import Connection, azure_errors
-from akv_helpers.errors import AzureRequestError, InvalidInputError
+from akv_helpers.errors import AzureRequestError
 from akv_helpers.grant_errors import GRANTING_ROLE_IDS, classify_grant_error
 from akv_helpers.grant_plan import (
     PRINCIPAL_TYPE,
@@ -41,6 +41,7 @@ from akv_helpers.grant_plan import (
 from akv_helpers.identifiers import (
     SecretIdentifier,
     parse_secret_identifier,
+    require_cloud,
     validate_guid,
 )
 from akv_helpers.retry_policies import RETRY_PRINCIPAL_NOT_FOUND
@@ -225,14 +226,8 @@ def onboard_secret(
     if isinstance(identifier, str):
         identifier = parse_secret_identifier(identifier)
     principal = validate_guid(principal_id, "principal ID")
-    if connection.mode == "azure" and identifier.cloud.name != connection.cloud.name:
-        raise InvalidInputError(
-            f"The secret identifier is in {identifier.cloud.name}, but the kit is "
-            f"signed in to {connection.cloud.name}.",
-            f"Set the profile's cloud to {identifier.cloud.name} and sign in again.",
-            value=identifier.original,
-            expected=f"a vault in {connection.cloud.name}",
-        )
+    # The simulator serves the public cloud, so the check applies in both modes.
+    require_cloud(identifier, connection.cloud.name)
     vault = find_vault(connection, identifier.vault_name)
     require_rbac(vault, principal)
     secret = get_secret_info(connection, vault, identifier.name)

@@ -55,6 +55,7 @@ from akv_helpers._task_source import (
     module_file_name,
     render_task_module,
 )
+from akv_helpers.identifiers import require_cloud
 from akv_helpers.propagation import PROPAGATION_WINDOW_SECONDS
 
 if TYPE_CHECKING:
@@ -205,6 +206,7 @@ def run_task_locally(
     LocalRunResult
         The outcome; the value itself is in none of its fields.
     """
+    require_cloud(identifier, connection.cloud.name)
     started = time.monotonic()
     module_path = Path(module_path).resolve()
     entity = _entity_to_run(module_path)

@@ -42,6 +42,7 @@ from akv_helpers.secret_ids import (
     SECRET_IDENTIFIER_SHAPE,
     SecretIdentifier,
     parse_secret_identifier,
+    require_cloud,
 )
 
 __all__ = [
@@ -64,6 +65,7 @@ __all__ = [
     "filter_value",
     "is_union_identity_name",
     "parse_secret_identifier",
+    "require_cloud",
     "parse_secret_scope",
     "role_assignment_name",
     "scope_contains",

@@ -39,7 +39,12 @@ from akv_helpers.names import (
     validate_vault_name,
 )
 
-__all__ = ["SECRET_IDENTIFIER_SHAPE", "SecretIdentifier", "parse_secret_identifier"]
+__all__ = [
+    "SECRET_IDENTIFIER_SHAPE",
+    "SecretIdentifier",
+    "parse_secret_identifier",
+    "require_cloud",
+]
 
 SECRET_IDENTIFIER_SHAPE = (
     f"https://<vault>.{PUBLIC.keyvault_dns_suffix}/secrets/<name>[/<version>]"
@@ -418,3 +423,32 @@ def parse_secret_identifier(text: str) -> SecretIdentifier:
         raise _identifier_error(shown, reason, fix)
     version = _check_version(segments, shown, base)
     return SecretIdentifier(vault_name, name.lower(), version, cloud, raw)
+
+
+def require_cloud(identifier: SecretIdentifier, cloud_name: str) -> None:
+    """Check that `identifier` names a vault in the cloud the kit is signed in to.
+
+    Parameters
+    ----------
+    identifier
+        Parsed secret identifier.
+    cloud_name
+        Name of the signed-in cloud, such as ``"AzureCloud"``.
+
+    Raises
+    ------
+    InvalidSecretIdentifierError
+        If the identifier's DNS suffix belongs to another cloud; nothing is sent.
+    """
+    if identifier.cloud.name == cloud_name:
+        return
+    raise InvalidSecretIdentifierError(
+        f"The secret identifier {_quote(identifier.original)} names a vault in "
+        f"{identifier.cloud.name} (DNS suffix {identifier.cloud.keyvault_dns_suffix}), "
+        f"but the kit is signed in to {cloud_name}.",
+        "Copy the identifier from the vault in the cloud you signed in to, or "
+        f"switch the profile's cloud to {identifier.cloud.name} (notebook 00) "
+        "and sign in there.",
+        value=displayable(identifier.original),
+        expected=SECRET_IDENTIFIER_SHAPE,
+    )

@@ -1104,3 +1104,48 @@ def test_grant_reports_secret_metadata_give_up(simulator: SimulatorEndpoint) -> 
         for item in simulator.state()["role_assignments"]
         if item["principal_id"] == "bbbbbbbb-0000-4000-8000-000000000002"
     ]
+
+
+@pytest.mark.parametrize(
+    ("identifier", "cloud"),
+    [
+        pytest.param(
+            "https://kv-demo.vault.azure.cn/secrets/db-pass", "AzureChinaCloud", id="cn"
+        ),
+        pytest.param(
+            "https://kv-demo.vault.usgovcloudapi.net/secrets/db-pass",
+            "AzureUSGovernment",
+            id="usgov",
+        ),
+    ],
+)
+@pytest.mark.parametrize("command", ["grant", "verify", "revoke"])
+def test_other_cloud_rejected_before_requests(
+    simulator: SimulatorEndpoint, identifier: str, cloud: str, command: str
+) -> None:
+    simulator.clear_requests()
+
+    result = run(command, identifier)
+
+    assert result.exit_code == 1
+    assert cloud in result.stderr
+    assert "AzureCloud" in result.stderr
+    assert [e for e in simulator.requests() if not e["path"].startswith("/_")] == []
+
+
+def test_onboard_other_cloud_rejected(simulator: SimulatorEndpoint) -> None:
+    from akv_helpers.assignments import onboard_secret
+    from akv_helpers.connection import connect
+    from akv_helpers.errors import InvalidSecretIdentifierError
+    from akv_helpers.profile import Profile
+
+    connection = connect(Profile(mode="simulator"))
+    simulator.clear_requests()
+
+    with pytest.raises(InvalidSecretIdentifierError, match="AzureChinaCloud"):
+        onboard_secret(
+            connection,
+            "https://kv-demo.vault.azure.cn/secrets/db-pass",
+            "bbbbbbbb-0000-4000-8000-000000000002",
+        )
+    assert [e for e in simulator.requests() if not e["path"].startswith("/_")] == []

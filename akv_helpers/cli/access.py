@@ -12,7 +12,7 @@ from akv_helpers.cli._output import as_dict, echo_json, kit_errors
 from akv_helpers.cli._steps import open_connection, resolve_principal
 from akv_helpers.cli._types import SECRET_ID, principal_option, role_options
 from akv_helpers.errors import KitError
-from akv_helpers.identifiers import SecretIdentifier
+from akv_helpers.identifiers import SecretIdentifier, require_cloud
 from akv_helpers.profile import Profile, load_profile, save_profile
 from akv_helpers.roles import SECRETS_USER_ROLE_ID, RoleDefinition
 
@@ -167,6 +167,7 @@ def grant(
         role, allow_write_roles=allow_write_role, override=ALLOW_WRITE_ROLE_OPTION
     )
     profile = load_profile()
+    require_cloud(secret_id, profile.cloud)
     connection = open_connection(profile)
     principal, profile, created_at = _principal_with_age(
         connection, profile, principal_id
@@ -296,6 +297,7 @@ def verify(
     from akv_helpers.vaults import require_rbac
 
     profile = load_profile()
+    require_cloud(secret_id, profile.cloud)
     connection = open_connection(profile)
     principal, profile = resolve_principal(connection, profile, principal_id)
     vault, plan = plan_for(
@@ -343,6 +345,7 @@ def revoke(
     from akv_helpers import assignments
 
     profile = load_profile()
+    require_cloud(secret_id, profile.cloud)
     connection = open_connection(profile)
     principal, profile = resolve_principal(connection, profile, principal_id)
     _, plan = plan_for(

@@ -11,7 +11,7 @@ from akv_helpers._text_checks import end_sentence
 from akv_helpers.cli._output import kit_errors
 from akv_helpers.cli._steps import open_connection, resolve_principal
 from akv_helpers.cli._types import SECRET_ID, principal_option
-from akv_helpers.identifiers import SecretIdentifier
+from akv_helpers.identifiers import SecretIdentifier, require_cloud
 from akv_helpers.profile import load_profile
 
 __all__ = [
@@ -112,6 +112,7 @@ def task_run(
     from akv_helpers.flyte_task import run_task_locally, write_task_module
 
     profile = load_profile()
+    require_cloud(secret_id, profile.cloud)
     connection = open_connection(profile)
     if connection.mode == "simulator" or principal_id is not None:
         principal, profile = resolve_principal(connection, profile, principal_id)

@@ -15,6 +15,7 @@ from akv_helpers.identifiers import (
     SECRET_IDENTIFIER_SHAPE,
     SecretIdentifier,
     parse_secret_identifier,
+    require_cloud,
 )
 from akv_helpers.profile import save_profile
 from akv_helpers.roles import BUILTIN_ROLES, SECRETS_USER_ROLE_ID, RoleDefinition
@@ -175,6 +176,7 @@ class GrantPanel(Panel):
         role = self._checked_role()
         self._working(f"Looking up the vault {identifier.vault_name}…")
         connection = self._connect()
+        require_cloud(identifier, connection.cloud.name)
         vault = vaults.find_vault(connection, identifier.vault_name)
         vaults.require_rbac(vault, identity.principal_id)
         secret = vaults.get_secret_info(connection, vault, identifier.name)
