@@ -89,7 +89,13 @@ _FIX_BY_CODE = {
         "then sign in again."
     ),
     "InvalidAuthenticationToken": "Sign in again.",
-    "ExpiredAuthenticationToken": "Sign in again: the access token expired.",
+    "ExpiredAuthenticationToken": (
+        "The access token expired, and the kit already fetched a new one and "
+        "retried (RetrySettings.expired_token times). Sign in again: in Azure "
+        "mode with `az login` or notebook 00; in simulator mode restart the "
+        "simulator (`akv-onboard simulator stop`, then `akv-onboard simulator "
+        "start`)."
+    ),
     "AuthenticationFailed": "Sign in again, to the tenant that owns the subscription.",
     "ResourceGroupNotFound": "Check the resource group name and the subscription.",
     "ResourceNotFound": "Check the name and the subscription.",

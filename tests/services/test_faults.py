@@ -334,6 +334,8 @@ def test_expired_token_beyond_retry_is_sign_in_error(
 
     assert "ExpiredAuthenticationToken" in str(caught.value)
     assert "Sign in again" in caught.value.fix
+    assert "already fetched a new one and retried" in caught.value.fix
+    assert "akv-onboard simulator start" in caught.value.fix
     assert len(_attempts(fresh_sim, "vaults.list")) == 2
     assert find_vault(kit, "kv-demo").name == "kv-demo"
 
