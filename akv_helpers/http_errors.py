@@ -71,8 +71,8 @@ def _error_message(exc: HttpResponseError) -> str:
     elif exc.reason:
         text = str(exc.reason)
     else:
-        # A credential's failure has neither; its message lists the credentials
-        # a chain tried, which says why no token came.
+        # A credential's failure has neither. Its message lists the credentials
+        # a chain tried, with the reason each one returned no token.
         text = str(getattr(exc, "message", "") or "no error message")
     # Key Vault's 403 message spans several lines; keep it on one.
     return " ".join(text.split())
@@ -227,8 +227,8 @@ def describe_transport_error(
 ) -> AzureRequestError:
     """Convert a request that got no response into the kit's `AzureRequestError`.
 
-    Raise the result with ``from exc``; its message says how often the kit
-    tried when the retries were used up.
+    Raise the result with ``from exc``; its message states how often the
+    kit tried when the retries were used up.
     """
     retried = retry_note(exc)
     return AzureRequestError(

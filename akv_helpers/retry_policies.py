@@ -180,7 +180,7 @@ def retry_fix(exc: BaseException) -> str | None:
 
 
 def is_principal_not_found(response: PipelineResponse[Any, Any]) -> bool:
-    """Whether `response` is a 400 ``PrincipalNotFound`` to a role-assignment PUT.
+    """Tell whether `response` is a 400 ``PrincipalNotFound`` to a role-assignment PUT.
 
     Parameters
     ----------
@@ -247,7 +247,7 @@ class KitRetryPolicy(RetryPolicy[HttpRequest, HttpResponse]):
     def is_retry(
         self, settings: dict[str, Any], response: PipelineResponse[Any, Any]
     ) -> bool:
-        """Whether to retry: a transient status within the bounds, or a stale token."""
+        """Decide whether to retry: a transient status in bounds, or a stale token."""
         http_response = response.http_response
         status = http_response.status_code
         if status == 401:

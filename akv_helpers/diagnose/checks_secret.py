@@ -60,7 +60,7 @@ def _fetch_secret(run: FactSource) -> SecretInfo:
     return secret_info_from_model(vault, identifier.name, model)
 
 
-# Inner codes of a 403 that say who may not read, not that the secret is unreadable.
+# Inner codes of a 403 that deny this caller, not the secret to every caller.
 _CALLER_DENIALS = frozenset(
     {"ForbiddenByRbac", "AccessDenied", "ForbiddenByFirewall", "ForbiddenByConnection"}
 )
