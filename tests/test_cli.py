@@ -864,8 +864,12 @@ def test_quoted_command_options_exist(where: str, words: list[str]) -> None:
     for name in path:
         assert isinstance(command, click.Group)
         command = command.commands[name]
-    if isinstance(command, click.Group) and rest and rest[0].islower():
-        assert rest[0].startswith("-") is False
+    if (
+        isinstance(command, click.Group)
+        and rest
+        and rest[0].islower()
+        and not rest[0].startswith("-")
+    ):
         assert rest[0] in command.commands, f"{where}: no subcommand {rest[0]!r}"
     options = all_options(path)
     for word in rest:
@@ -1149,3 +1153,20 @@ def test_onboard_other_cloud_rejected(simulator: SimulatorEndpoint) -> None:
             "bbbbbbbb-0000-4000-8000-000000000002",
         )
     assert [e for e in simulator.requests() if not e["path"].startswith("/_")] == []
+
+
+def test_simulator_scenario_option_starts_and_applies(
+    simulator: SimulatorEndpoint,
+) -> None:
+    result = run("simulator", "--scenario", "grant-reader-role")
+
+    assert result.exit_code == 0, result.output
+    assert "Applied the scenarios: grant-reader-role." in result.stdout
+    assert simulator.state()["scenarios"] == ["grant-reader-role"]
+
+
+def test_simulator_scenario_option_before_subcommand_rejected() -> None:
+    result = CliRunner().invoke(main, ["simulator", "--scenario", "healthy", "status"])
+
+    assert result.exit_code == 2
+    assert "--scenario goes after the subcommand" in result.output

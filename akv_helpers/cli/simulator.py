@@ -47,9 +47,27 @@ _SCENARIO_HELP = (
 )
 
 
-@click.group()
-def simulator() -> None:
-    """Start, stop and inspect the built-in Azure simulator."""
+@click.group(invoke_without_command=True)
+@click.option(
+    "--scenario", "scenarios", multiple=True, metavar="NAME", help=_SCENARIO_HELP
+)
+@click.pass_context
+def simulator(ctx: click.Context, scenarios: tuple[str, ...]) -> None:
+    """Start, stop and inspect the built-in Azure simulator.
+
+    `akv-onboard simulator --scenario NAME` alone starts the simulator in the
+    background, or attaches to the running one, and applies the scenario.
+    """
+    if ctx.invoked_subcommand is None:
+        if not scenarios:
+            click.echo(ctx.get_help())
+            return
+        ctx.invoke(simulator_start, scenarios=scenarios)
+    elif scenarios:
+        raise click.UsageError(
+            f"--scenario goes after the subcommand: `akv-onboard simulator "
+            f"{ctx.invoked_subcommand} --scenario NAME`, or without a subcommand."
+        )
 
 
 def simulator_directory() -> Path:
