@@ -1170,3 +1170,15 @@ def test_simulator_scenario_option_before_subcommand_rejected() -> None:
 
     assert result.exit_code == 2
     assert "--scenario goes after the subcommand" in result.output
+
+
+def test_task_run_leaves_current_folder_clean(
+    simulator: SimulatorEndpoint, kit_home: Path, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    result = run("task", "run", SECRET)
+
+    assert list(tmp_path.iterdir()) == []
+    assert (kit_home / "tasks" / "check_db_pass_secret.py").is_file()
+    assert result.exit_code == 1

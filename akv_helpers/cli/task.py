@@ -12,7 +12,7 @@ from akv_helpers.cli._output import kit_errors
 from akv_helpers.cli._steps import open_connection, resolve_principal
 from akv_helpers.cli._types import SECRET_ID, principal_option
 from akv_helpers.identifiers import SecretIdentifier, require_cloud
-from akv_helpers.profile import load_profile
+from akv_helpers.profile import kit_home, load_profile
 
 __all__ = [
     "COMMANDS",
@@ -77,7 +77,13 @@ def task_generate(secret_id: SecretIdentifier, pinned: bool | None, out: Path) -
 @task.command("run")
 @click.argument("secret_id", type=SECRET_ID)
 @principal_option
-@OUT_OPTION
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Directory for the generated module; default: <kit home>/tasks, so a run "
+    "leaves nothing in the current folder.",
+)
 @click.option(
     "--timeout",
     type=click.FloatRange(min=1),
@@ -98,7 +104,7 @@ def task_run(
     ctx: click.Context,
     secret_id: SecretIdentifier,
     principal_id: str | None,
-    out: Path,
+    out: Path | None,
     timeout: float,
     wait_timeout: float,
 ) -> None:
@@ -119,7 +125,8 @@ def task_run(
     else:
         identity = profile.identity
         principal = identity.principal_id if identity else ""
-    path = write_task_module(secret_id, out, pinned=secret_id.version is not None)
+    directory = out if out is not None else kit_home() / "tasks"
+    path = write_task_module(secret_id, directory, pinned=secret_id.version is not None)
     result = run_task_locally(
         connection,
         secret_id,
