@@ -25,13 +25,14 @@ from akv_helpers.roles import (
     role_guid_from_definition_id,
 )
 
-__all__ = ["revoke", "verify"]
+__all__ = ["assignment_info", "revoke", "verify"]
 
 
 logger = logging.getLogger(__name__)
 
 
-def _assignment_info(item: Any) -> AssignmentInfo:
+def assignment_info(item: Any) -> AssignmentInfo:
+    """Convert a role assignment returned by the SDK into an `AssignmentInfo`."""
     guid = role_guid_from_definition_id(str(item.role_definition_id))
     role = BUILTIN_ROLES.get(guid)
     return AssignmentInfo(
@@ -54,7 +55,7 @@ def _query_assignments(
     query = f"principalId eq '{filter_value(principal_id, 'principal ID')}'"
     operations = connection.authorization().role_assignments
     items = list(operations.list_for_scope(scope, filter=query))
-    return [_assignment_info(item) for item in items]
+    return [assignment_info(item) for item in items]
 
 
 def _list_principal_assignments(
@@ -150,7 +151,7 @@ def revoke(connection: Connection, plan: GrantPlan) -> RevokeResult:
     with _revoke_errors(plan, "list the role assignments"):
         operations = connection.authorization().role_assignments
         listed = [
-            _assignment_info(item) for item in operations.list_for_scope(plan.scope)
+            assignment_info(item) for item in operations.list_for_scope(plan.scope)
         ]
     own = [item for item in listed if item.name.lower() == plan.assignment_name]
     matching = [item for item in own if _matches_plan(item, plan)]

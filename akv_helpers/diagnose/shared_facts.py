@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from akv_helpers._verify_revoke import assignment_info
 from akv_helpers.connection import azure_errors
 from akv_helpers.diagnose.credentials import explain_credential_failure
 from akv_helpers.diagnose.facts import (
@@ -24,12 +25,6 @@ from akv_helpers.diagnose.facts import (
 from akv_helpers.errors import InvalidSecretIdentifierError, displayable
 from akv_helpers.identifiers import filter_value, parse_secret_identifier
 from akv_helpers.profile import load_profile
-from akv_helpers.roles import (
-    BUILTIN_ROLES,
-    GET_SECRET_DATA_ACTION,
-    role_allows,
-    role_guid_from_definition_id,
-)
 
 if TYPE_CHECKING:
     from akv_helpers.clouds import Cloud
@@ -95,17 +90,17 @@ def _fetch_cloud(run: FactSource) -> Cloud:
 
 def assignment_record(item: Any) -> AssignmentRecord:
     """Convert a role assignment returned by the SDK into an `AssignmentRecord`."""
-    guid = role_guid_from_definition_id(str(item.role_definition_id))
-    role = BUILTIN_ROLES.get(guid)
+    # The role lookup and the read decision are the services' own.
+    info = assignment_info(item)
     return AssignmentRecord(
-        assignment_id=str(item.id),
-        name=str(item.name),
-        scope=str(item.scope),
-        role_guid=guid,
-        role_name=role.name if role else None,
-        principal_id=str(item.principal_id).lower(),
-        principal_type=str(item.principal_type) if item.principal_type else None,
-        grants_read=bool(role and role_allows(role, GET_SECRET_DATA_ACTION, data=True)),
+        assignment_id=info.assignment_id,
+        name=info.name,
+        scope=info.scope,
+        role_guid=info.role_guid,
+        role_name=info.role_name,
+        principal_id=info.principal_id,
+        principal_type=str(info.principal_type) if info.principal_type else None,
+        grants_read=info.grants_read,
         created_on=item.created_on,
     )
 
