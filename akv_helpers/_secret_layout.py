@@ -162,7 +162,7 @@ def write_error(path: Path, error: OSError, action: str) -> TaskRunError:
     -------
     TaskRunError
         An error whose message names the path and the reason, and whose fix
-        says what to change.
+        names what to change.
     """
     reason = error.strerror or type(error).__name__
     if isinstance(error, PermissionError):

@@ -207,7 +207,7 @@ class SimulatorEndpoint:
         Raises
         ------
         SimulatorError
-            If the simulator rejects the rule; the message says why.
+            If the simulator rejects the rule; the message gives the reason.
         """
         body: dict[str, Any] = {"route": route, "kind": kind}
         optional = {

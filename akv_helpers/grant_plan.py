@@ -150,7 +150,7 @@ class GrantPlan:
         return ((now or datetime.now(timezone.utc)) - created).total_seconds()
 
     def principal_is_young(self, now: datetime | None = None) -> bool | None:
-        """Whether the identity is younger than `YOUNG_IDENTITY_SECONDS`.
+        """Tell whether the identity is younger than `YOUNG_IDENTITY_SECONDS`.
 
         Returns ``None`` when its creation time is unknown.
         """

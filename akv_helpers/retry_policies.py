@@ -406,7 +406,7 @@ class PrincipalNotFoundRetryPolicy(KitRetryPolicy):
     def is_retry(
         self, settings: dict[str, Any], response: PipelineResponse[Any, Any]
     ) -> bool:
-        """Whether to retry: the kit's rules, or an opted-in PrincipalNotFound."""
+        """Decide on a retry: the kit's rules, or an opted-in PrincipalNotFound."""
         if super().is_retry(settings, response):
             return True
         return (

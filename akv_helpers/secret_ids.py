@@ -380,7 +380,7 @@ def parse_secret_identifier(text: str) -> SecretIdentifier:
     Raises
     ------
     InvalidSecretIdentifierError
-        If the text is not a secret identifier; the message says what is wrong,
+        If the text is not a secret identifier. The message names the problem,
         quotes the input and gives the fix.
 
     Examples

@@ -74,7 +74,7 @@ class AccessPolicy:
 
 @dataclass(frozen=True)
 class VaultInfo:
-    """What the kit needs to know about a vault.
+    """The properties of a vault that the kit checks.
 
     Attributes
     ----------

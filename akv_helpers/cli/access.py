@@ -308,8 +308,8 @@ def verify(
         allow_write_roles=True,
         scope=scope_kind,
     )
-    # A role assignment means nothing on an access policy vault, so say what
-    # grant would say instead of suggesting it.
+    # A role assignment has no effect on an access policy vault, so report what
+    # grant reports instead of suggesting it.
     require_rbac(vault, principal)
     result = assignments.verify(connection, plan)
     if not result.granted:
@@ -339,8 +339,8 @@ def revoke(
 ) -> None:
     """Delete the role assignment the kit made for the secret, and nothing else.
 
-    The kit's assignment is the one for this identity, --role and --scope;
-    every other assignment is left, and the output says which and why.
+    The kit's assignment is the one for this identity, --role and --scope.
+    Every other assignment is left, and the output names each and the reason.
     """
     from akv_helpers import assignments
 

@@ -56,7 +56,7 @@ class SimulatorHandler(tornado.web.RequestHandler):
             )
 
     def set_default_headers(self) -> None:
-        """Send JSON and ARM's request-ID headers on every answer."""
+        """Send JSON and ARM's request-ID headers on every response."""
         request_id = str(uuid.uuid4())
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("x-ms-request-id", request_id)
@@ -126,7 +126,7 @@ class SimulatorHandler(tornado.web.RequestHandler):
         return True
 
     def send_fault_status(self, rule: FaultRule) -> None:
-        """Answer with the status of a ``429``, ``500``, ``503`` or ``status`` rule."""
+        """Respond with the status of a ``429``, ``500``, ``503`` or ``status`` rule."""
         vault = self.host_kind == "vault"
         headers: dict[str, str] = {}
         if rule.retry_after is not None:
@@ -161,7 +161,7 @@ class SimulatorHandler(tornado.web.RequestHandler):
             )
 
     def token_fault(self) -> bool:
-        """Whether an ``expired-token`` rule applies to this request's valid token."""
+        """Tell whether an ``expired-token`` rule applies to this request's token."""
         rule = self.sim.faults.take(
             self.request.method or "",
             self.request.path,

@@ -71,7 +71,7 @@ _METHODS = ("GET", "PUT", "DELETE", "POST", "PATCH")
 
 
 class FaultError(ValueError):
-    """A fault rule is invalid; the message says which field and why."""
+    """An invalid fault rule. The message names the field and the reason."""
 
 
 @dataclass
@@ -126,7 +126,7 @@ class FaultRule:
         self._random = random.Random(self.seed)  # noqa: S311
 
     def matches(self, method: str, path: str, host: str) -> bool:
-        """Whether the rule's route covers a request."""
+        """Tell whether the rule's route covers a request."""
         if self.host != "any" and self.host != host:
             return False
         if self.method != "*" and self.method != method.upper():

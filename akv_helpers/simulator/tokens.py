@@ -19,7 +19,7 @@ TOKEN_LIFETIME_SECONDS = 3600
 
 @dataclass(frozen=True)
 class TokenInfo:
-    """What a token stands for: principal, audience, tenant and expiry (Unix time)."""
+    """The principal, audience, tenant and expiry (Unix time) of an issued token."""
 
     principal_id: str
     audience: str
@@ -63,8 +63,8 @@ class TokenStore:
         return self._tokens.get(self._digest(token))
 
     def _forget_stale(self) -> None:
-        # Expired tokens stay known for a day so that they answer "expired"
-        # rather than "invalid".
+        # Expired tokens stay known for a day, so that a request with one gets
+        # "expired" rather than "invalid".
         cutoff = time.time() - 86_400
         stale = [key for key, info in self._tokens.items() if info.expires_on < cutoff]
         for key in stale:
