@@ -13,7 +13,8 @@ from akv_helpers._scope_building import (
     build_vault_scope,
 )
 from akv_helpers._text_checks import (
-    _character_problem,
+    _invisible_problem,
+    _non_ascii_problem,
     _quote,
     _require_text,
     _retype_fix,
@@ -238,7 +239,7 @@ def parse_secret_scope(scope: str) -> SecretScope:
     shown = displayable(raw)
     if not raw:
         raise _scope_error("", "is empty", "Build the scope from its parts.")
-    characters = _character_problem(raw)
+    characters = _scope_character_problem(raw)
     if characters is not None:
         reason, suggestion = characters
         raise _scope_error(shown, reason, _retype_fix(suggestion, "scope"))
@@ -302,6 +303,41 @@ def scope_contains(outer: str, inner: str) -> bool:
 # --- role assignment names --------------------------------------------------------
 
 
+def _scope_character_problem(scope: str) -> tuple[str, str | None] | None:
+    """Return why `scope` has a character no scope allows, and a suggestion.
+
+    Azure allows Unicode letters and digits in resource group names, so the
+    segment after ``resourceGroups`` may be non-ASCII; the resource group
+    validator judges its look-alikes. Every other segment must be ASCII.
+    """
+    invisible = _invisible_problem(scope)
+    if invisible is not None:
+        return invisible, None
+    segments = scope.split("/")
+    group_index = next(
+        (
+            index + 1
+            for index, segment in enumerate(segments[:-1])
+            if segment.lower() == "resourcegroups"
+        ),
+        None,
+    )
+    if group_index is None:
+        return _non_ascii_problem(scope)
+    # An ASCII stand-in of the same length keeps the reported positions right.
+    group = segments[group_index]
+    segments[group_index] = "x" * len(group)
+    problem = _non_ascii_problem("/".join(segments))
+    if problem is None:
+        return None
+    reason, suggestion = problem
+    if suggestion is not None:
+        suggested = suggestion.split("/")
+        suggested[group_index] = group
+        suggestion = "/".join(suggested)
+    return reason, suggestion
+
+
 def role_assignment_name(
     scope: str, role_definition_guid: str, principal_id: str
 ) -> str:
@@ -341,10 +377,11 @@ def role_assignment_name(
     True
     """
     text = _require_text(scope, "scope")
-    if not text.startswith("/") or _character_problem(text) is not None:
+    if not text.startswith("/") or _scope_character_problem(text) is not None:
         raise InvalidScopeError(
             f"The scope '{displayable(text)}' is invalid because it does not start "
-            "with '/' or contains whitespace or non-ASCII characters.",
+            "with '/' or contains whitespace, an invisible character or a non-ASCII "
+            "character outside the resource group name.",
             "Pass an Azure Resource Manager scope such as the secret scope.",
             value=text,
             expected=SECRET_SCOPE_SHAPE,

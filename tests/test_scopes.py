@@ -534,3 +534,61 @@ def test_build_scope_long_parts_bounded() -> None:
     with pytest.raises(InvalidIdError) as guid_caught:
         build_vault_scope(LONG, "rg-union-dp", "kv-demo")
     assert len(str(guid_caught.value)) < MAX_MESSAGE_LENGTH
+
+
+# --- Unicode resource group names -----------------------------------------------
+# Azure allows Unicode letters and digits in resource group names, so a scope
+# may be non-ASCII there and nowhere else.
+
+UNICODE_GROUP = "rg-café-données"
+UNICODE_SCOPE = SECRET_SCOPE.replace("rg-union-dp", UNICODE_GROUP)
+
+
+def test_parse_scope_unicode_group() -> None:
+    parts = parse_secret_scope(UNICODE_SCOPE)
+
+    assert parts.resource_group == UNICODE_GROUP
+    assert parts.vault_name == "kv-demo"
+
+
+def test_assignment_name_unicode_group() -> None:
+    first = role_assignment_name(UNICODE_SCOPE, SECRETS_USER, PRINCIPAL)
+
+    assert first == role_assignment_name(UNICODE_SCOPE + "/", SECRETS_USER, PRINCIPAL)
+    assert first != role_assignment_name(SECRET_SCOPE, SECRETS_USER, PRINCIPAL)
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [
+        pytest.param(UNICODE_SCOPE.replace("kv-demo", "kv-d\u0435mo"), id="vault"),
+        pytest.param(UNICODE_SCOPE.replace("db-pass", "db-p\u0430ss"), id="secret"),
+        pytest.param(
+            UNICODE_SCOPE.replace("providers", "pr\u043eviders"), id="keyword"
+        ),
+    ],
+)
+def test_parse_scope_non_ascii_outside_group(scope: str) -> None:
+    with pytest.raises(InvalidScopeError) as caught:
+        parse_secret_scope(scope)
+
+    assert "non-ASCII" in caught.value.message
+    assert UNICODE_GROUP in caught.value.fix
+    assert "xxx" not in caught.value.fix
+
+
+def test_parse_scope_group_lookalike() -> None:
+    scope = SECRET_SCOPE.replace("rg-union-dp", "rg-un\u0456on-dp")
+
+    with pytest.raises(InvalidScopeError) as caught:
+        parse_secret_scope(scope)
+
+    assert "Cyrillic" in str(caught.value)
+    assert "rg-union-dp" in caught.value.fix
+
+
+def test_assignment_name_rejects_whitespace_in_group() -> None:
+    with pytest.raises(InvalidScopeError):
+        role_assignment_name(
+            UNICODE_SCOPE.replace("café", "caf\u00a0é"), SECRETS_USER, PRINCIPAL
+        )
