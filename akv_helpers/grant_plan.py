@@ -7,6 +7,7 @@ roles, and the assignment gets the kit's deterministic name.
 from __future__ import annotations
 
 import json
+import shlex
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Literal
@@ -40,6 +41,7 @@ __all__ = [
     "plan_grant",
     "resolve_role",
     "secret_write_permissions",
+    "shell_join",
 ]
 
 ScopeKind = Literal["secret", "vault"]
@@ -159,10 +161,23 @@ class GrantPlan:
 
     @property
     def verify_command(self) -> str:
-        """The Azure CLI command that lists the principal's assignments there."""
-        return (
-            f"az role assignment list --assignee {self.principal_id} "
-            f"--scope {self.scope} --include-inherited"
+        """The Azure CLI command that lists the principal's assignments there.
+
+        ``az role assignment list`` takes an object ID as ``--assignee``. With
+        ``--scope`` it lists the assignments at that scope, and with
+        ``--include-inherited`` also those above it, but never those below it, so
+        the command lists at the plan's own scope.
+        """
+        return shell_join(
+            "az",
+            "role",
+            "assignment",
+            "list",
+            "--assignee",
+            self.principal_id,
+            "--scope",
+            self.scope,
+            "--include-inherited",
         )
 
     def rest_body(self) -> str:
@@ -176,40 +191,11 @@ class GrantPlan:
 
     def admin_instructions(self) -> str:
         """Return what an administrator needs to create the assignment."""
-        terraform = (
-            'resource "azurerm_role_assignment" "secret_read" {\n'
-            f'  name                 = "{self.assignment_name}"\n'
-            f'  scope                = "{self.scope}"\n'
-            f'  role_definition_id   = "{self.role_definition_id}"\n'
-            f'  principal_id         = "{self.principal_id}"\n'
-            '  principal_type       = "ServicePrincipal"\n'
-            "}"
-        )
-        vault_name = self.vault_scope.rsplit("/", 1)[-1]
-        if self.scope_kind == "vault":
-            target = (
-                "resource target 'Microsoft.KeyVault/vaults@2023-07-01' "
-                f"existing = {{\n  name: '{vault_name}'\n}}"
-            )
-        else:
-            secret_name = self.secret_scope.rsplit("/", 1)[-1]
-            target = (
-                "resource target 'Microsoft.KeyVault/vaults/secrets@2023-07-01' "
-                f"existing = {{\n  name: '{vault_name}/{secret_name}'\n}}"
-            )
-        bicep = (
-            f"{target}\n\n"
-            "resource secretRead 'Microsoft.Authorization/roleAssignments@2022-04-01'"
-            " = {\n"
-            f"  name: '{self.assignment_name}'\n"
-            "  scope: target\n"
-            "  properties: {\n"
-            f"    roleDefinitionId: '{self.role_definition_id}'\n"
-            f"    principalId: '{self.principal_id}'\n"
-            "    principalType: 'ServicePrincipal'\n"
-            "  }\n"
-            "}"
-        )
+        # grant_templates renders a GrantPlan, so it is imported here.
+        from akv_helpers.grant_templates import bicep_grant, terraform_grant
+
+        terraform = terraform_grant(self).rstrip("\n")
+        bicep = bicep_grant(self).rstrip("\n")
         return (
             f"Azure CLI:\n{self.az_command}\n\n"
             f"REST: PUT https://management.azure.com{self.assignment_id}"
@@ -220,12 +206,20 @@ class GrantPlan:
 
     def admin_revoke_instructions(self) -> str:
         """Return what an administrator needs to delete the kit's assignment."""
+        delete = shell_join(
+            "az", "role", "assignment", "delete", "--ids", self.assignment_id
+        )
         return (
-            f"Azure CLI:\naz role assignment delete --ids {self.assignment_id}\n\n"
+            f"Azure CLI:\n{delete}\n\n"
             f"REST: DELETE https://management.azure.com{self.assignment_id}"
             "?api-version=2022-04-01\n\n"
             f"Verify:\n{self.verify_command}"
         )
+
+
+def shell_join(*words: str) -> str:
+    """Join command words into one POSIX shell line, quoting where needed."""
+    return " ".join(shlex.quote(word) for word in words)
 
 
 def _role(role: str) -> RoleDefinition:
@@ -419,10 +413,19 @@ def plan_grant(
     assignment_id = (
         f"{target}/providers/Microsoft.Authorization/roleAssignments/{assignment_name}"
     )
-    az_command = (
-        f"az role assignment create --assignee-object-id {principal} "
-        f"--assignee-principal-type {PRINCIPAL_TYPE} --role {definition.id} "
-        f"--scope {target}"
+    az_command = shell_join(
+        "az",
+        "role",
+        "assignment",
+        "create",
+        "--assignee-object-id",
+        principal,
+        "--assignee-principal-type",
+        PRINCIPAL_TYPE,
+        "--role",
+        definition.id,
+        "--scope",
+        target,
     )
     return GrantPlan(
         role_name=definition.name,

@@ -23,13 +23,16 @@ if TYPE_CHECKING:
     from akv_helpers.vaults import VaultInfo
 
 ALLOW_WRITE_ROLE_OPTION = "--allow-write-role"
+SHOW_AS_CHOICES = ("az", "terraform", "bicep")
 
 __all__ = [
     "ALLOW_WRITE_ROLE_OPTION",
     "COMMANDS",
+    "SHOW_AS_CHOICES",
     "check_before_grant",
     "echo_notes",
     "echo_plan",
+    "equivalent",
     "grant",
     "plan_for",
     "revoke",
@@ -102,14 +105,56 @@ def _principal_with_age(
     return choice.principal_id, profile, created_at
 
 
-def echo_plan(plan: GrantPlan) -> None:
-    """Print what the grant will create and the equivalent az command."""
+def equivalent(plan: GrantPlan, show_as: str = "az") -> dict[str, str]:
+    """Return the plan as an Azure CLI command, Terraform or Bicep.
+
+    Parameters
+    ----------
+    plan
+        The grant plan.
+    show_as
+        ``"az"`` (the default), ``"terraform"`` or ``"bicep"``.
+
+    Returns
+    -------
+    dict of str to str
+        ``show_as``, ``text`` (the command or the template) and, for Bicep,
+        ``deploy_command``, the ``az deployment group create`` that applies it.
+    """
+    from akv_helpers import grant_templates
+
+    if show_as == "terraform":
+        return {"show_as": show_as, "text": grant_templates.terraform_grant(plan)}
+    if show_as == "bicep":
+        return {
+            "show_as": show_as,
+            "text": grant_templates.bicep_grant(plan),
+            "deploy_command": grant_templates.bicep_deploy_command(plan),
+        }
+    return {"show_as": "az", "text": grant_templates.az_grant_command(plan)}
+
+
+def echo_plan(plan: GrantPlan, show_as: str = "az") -> None:
+    """Print what the grant will create and its equivalent in `show_as`.
+
+    `show_as` is ``"az"`` (the Azure CLI command, the default), ``"terraform"``
+    or ``"bicep"``, as `equivalent` renders them.
+    """
     click.echo(f"Role:        {plan.role_name} ({plan.role_guid})")
     click.echo(f"Principal:   {plan.principal_id} ({plan.principal_type})")
     click.echo(f"Scope:       {plan.scope} ({plan.scope_kind})")
     click.echo(f"Assignment:  {plan.assignment_id}")
-    click.echo("Azure CLI equivalent:")
-    click.echo(f"  {plan.az_command}")
+    rendered = equivalent(plan, show_as)
+    if show_as == "terraform":
+        click.echo("Terraform equivalent:")
+        click.echo(rendered["text"], nl=False)
+    elif show_as == "bicep":
+        deploy = rendered["deploy_command"]
+        click.echo(f"Bicep equivalent, to deploy with `{deploy}`:")
+        click.echo(rendered["text"], nl=False)
+    else:
+        click.echo("Azure CLI equivalent:")
+        click.echo(f"  {rendered['text']}")
 
 
 def echo_plan_warnings(plan: GrantPlan) -> None:
@@ -141,6 +186,16 @@ def echo_plan_warnings(plan: GrantPlan) -> None:
 )
 @click.option("--dry-run", is_flag=True, help="Show the plan; create nothing.")
 @click.option(
+    "--show-as",
+    type=click.Choice(SHOW_AS_CHOICES),
+    default="az",
+    show_default=True,
+    help=(
+        "Show the plan's equivalent as an Azure CLI command, a Terraform "
+        "azurerm_role_assignment or a Bicep file."
+    ),
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print the plan and result as JSON."
 )
 @kit_errors
@@ -151,13 +206,16 @@ def grant(
     scope_kind: ScopeKind,
     allow_write_role: bool,
     dry_run: bool,
+    show_as: str,
     as_json: bool,
 ) -> None:
     """Grant the identity Key Vault Secrets User on one secret.
 
     SECRET_ID is the secret's identifier from the portal, such as
     https://kv-demo.vault.azure.net/secrets/db-pass. --role assigns another
-    built-in role, and --scope vault assigns it on the whole vault.
+    built-in role, and --scope vault assigns it on the whole vault. With
+    --dry-run --show-as terraform or bicep, the plan is printed as code an
+    administrator can apply instead.
     """
     from akv_helpers import assignments
     from akv_helpers.grant_plan import check_role
@@ -188,9 +246,16 @@ def grant(
     if dry_run:
         if as_json:
             plan_data = {**as_dict(plan), "widening": plan.widening_warning()}
-            echo_json({"plan": plan_data, "dry_run": True, "notes": notes})
+            echo_json(
+                {
+                    "plan": plan_data,
+                    "dry_run": True,
+                    "notes": notes,
+                    "equivalent": equivalent(plan, show_as),
+                }
+            )
         else:
-            echo_plan(plan)
+            echo_plan(plan, show_as)
             click.echo("Dry run: nothing was created.")
         return
 
@@ -224,7 +289,7 @@ def grant(
         }
         echo_json(data)
         return
-    echo_plan(plan)
+    echo_plan(plan, show_as)
     if assignment_id is None:
         click.echo(
             f"{result.status}: Azure reports that an assignment exists, but the "

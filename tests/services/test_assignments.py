@@ -37,6 +37,7 @@ from akv_helpers.errors import (
     InvalidIdError,
     InvalidInputError,
 )
+from akv_helpers.grant_templates import bicep_grant, terraform_grant
 from akv_helpers.identifiers import role_assignment_name
 from akv_helpers.profile import Profile
 from akv_helpers.vaults import VaultInfo, find_vault
@@ -203,8 +204,8 @@ def test_plan_admin_instructions(plan: GrantPlan) -> None:
     text = plan.admin_instructions()
     assert plan.az_command in text
     assert f'"roleDefinitionId": "{plan.role_definition_id}"' in text
-    assert f'principal_id         = "{PRINCIPAL_ID}"' in text
-    assert "name: 'kv-demo/db-pass'" in text
+    assert terraform_grant(plan).rstrip("\n") in text
+    assert bicep_grant(plan).rstrip("\n") in text
     assert f"az role assignment list --assignee {PRINCIPAL_ID}" in text
 
 
