@@ -106,10 +106,19 @@ def _age(created: datetime | None) -> float | None:
     return (datetime.now(timezone.utc) - created).total_seconds()
 
 
+def _read_scope(plan: GrantPlan) -> str:
+    """Return the scope of the secret the identity reads.
+
+    A vault-wide plan is assigned at the vault, but the wait still reads the one
+    secret the plan was made for.
+    """
+    return plan.secret_scope or plan.scope
+
+
 def _vault_url(connection: Connection, plan: GrantPlan) -> str:
     from akv_helpers.connection import azure_errors
 
-    parts = parse_secret_scope(plan.scope)
+    parts = parse_secret_scope(_read_scope(plan))
     with azure_errors("read the vault"):
         vault = connection.keyvault_mgmt().vaults.get(
             parts.resource_group, parts.vault_name
@@ -135,7 +144,7 @@ def _read_once(
 
     credential = connection.identity_credential(plan.principal_id)
     client = connection.secret_client(vault_url, credential)
-    secret_name = parse_secret_scope(plan.scope).secret_name
+    secret_name = parse_secret_scope(_read_scope(plan)).secret_name
     action = f"read the secret {secret_name} as the identity {plan.principal_id}"
     try:
         # Only the outcome matters; the value is dropped at once.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from akv_helpers.assignments import plan_grant
+from akv_helpers.assignments import grant, plan_grant
 from akv_helpers.connection import Connection, SimulatorEndpoint
 from akv_helpers.propagation import PROPAGATION_WINDOW_SECONDS, wait_for_access
 from akv_helpers.vaults import find_vault
@@ -115,3 +115,33 @@ def test_wait_zero_timeout(
     fresh_sim.apply_scenario("grant-propagating")
     plan, _ = _plan(connection)
     assert wait_for_access(connection, plan, timeout=timeout).attempts == 1
+
+
+def test_wait_vault_wide_grant_propagating(
+    fresh_sim: SimulatorEndpoint, connection: Connection
+) -> None:
+    fresh_sim.configure(propagation_seconds=PROPAGATION_WINDOW_SECONDS)
+    vault = find_vault(connection, "kv-demo")
+    plan = plan_grant(
+        connection.subscription_id, vault, "db-pass", PRINCIPAL, scope="vault"
+    )
+    grant(connection, plan)
+
+    result = wait_for_access(connection, plan, timeout=0.5, first_delay=0.1)
+
+    assert result.status == "timed out"
+    assert result.assignment_age_seconds is not None
+
+
+def test_wait_vault_wide_grant_readable(
+    fresh_sim: SimulatorEndpoint, connection: Connection
+) -> None:
+    vault = find_vault(connection, "kv-demo")
+    plan = plan_grant(
+        connection.subscription_id, vault, "db-pass", PRINCIPAL, scope="vault"
+    )
+    grant(connection, plan)
+
+    result = wait_for_access(connection, plan, timeout=5, first_delay=0.1)
+
+    assert result.status == "readable"
