@@ -1,8 +1,10 @@
-"""HTML fragments shared by the panels: tables, status lines and errors.
+"""HTML fragments shared by the panels: tables, status lines, errors, copy buttons.
 
 Every function escapes the text it is given, so a value typed into a widget cannot
 inject markup. Status lines carry a word ("OK", "Failed", …) as well as a colour, so
-they read the same to someone who cannot tell the colours apart.
+they read the same to someone who cannot tell the colours apart. A copy button
+carries its value in a ``data-copy`` attribute, never inside the script of its
+``onclick`` handler, so a value cannot become code.
 """
 
 from __future__ import annotations
@@ -11,13 +13,16 @@ import html
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
-from akv_helpers.errors import KitError, displayable
+from akv_helpers.errors import MAX_DISPLAYED_CHARACTERS, KitError, displayable
 
 __all__ = [
     "Level",
     "code_block",
+    "command_block",
+    "copy_button",
     "definition_list",
     "error_html",
+    "id_html",
     "status_line",
     "table_html",
 ]
@@ -98,7 +103,11 @@ def error_html(error: BaseException) -> str:
     )
 
 
-def table_html(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+def table_html(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    copy_columns: Iterable[int] = (),
+) -> str:
     """Render rows as an HTML table with a header row.
 
     Parameters
@@ -108,6 +117,9 @@ def table_html(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     rows
         Cells of each row; each cell is converted with ``str`` and escaped.
         ``None`` is shown as an empty cell.
+    copy_columns
+        Indexes of the columns whose non-empty cells get a copy button beside
+        the value. None by default.
 
     Returns
     -------
@@ -115,24 +127,39 @@ def table_html(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
         An HTML ``table``.
     """
     cell_style = 'style="text-align:left;padding:2px 8px;border:1px solid #d0d7de"'
+    copied = set(copy_columns)
     head = "".join(f"<th {cell_style}>{html.escape(h)}</th>" for h in headers)
     body = []
     for row in rows:
-        cells = "".join(f"<td {cell_style}>{_cell_text(cell)}</td>" for cell in row)
-        body.append(f"<tr>{cells}</tr>")
+        cells = []
+        for index, cell in enumerate(row):
+            copied_cell = index in copied and cell is not None and bool(str(cell))
+            cell_html = _cell_text(cell, whole=copied_cell)
+            if copied_cell:
+                what = headers[index] if index < len(headers) else "value"
+                cell_html += " " + copy_button(str(cell), what)
+            cells.append(f"<td {cell_style}>{cell_html}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
     return (
         '<table class="akv-table" style="border-collapse:collapse">'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
     )
 
 
-def _cell_text(cell: object) -> str:
+def _cell_text(cell: object, whole: bool = False) -> str:
+    """Escape a cell. With `whole`, a long value stays uncut, as its button has it."""
     if cell is None:
         return ""
-    return html.escape(displayable(str(cell)))
+    text = str(cell)
+    limit = max(len(text), MAX_DISPLAYED_CHARACTERS) if whole else None
+    if limit is None:
+        return html.escape(displayable(text))
+    return html.escape(displayable(text, limit))
 
 
-def definition_list(items: Iterable[tuple[str, object]]) -> str:
+def definition_list(
+    items: Iterable[tuple[str, object]], copy: Iterable[str] = ()
+) -> str:
     """Render label and value pairs as a two-column table without a header.
 
     Parameters
@@ -140,18 +167,29 @@ def definition_list(items: Iterable[tuple[str, object]]) -> str:
     items
         ``(label, value)`` pairs; values are converted with ``str`` and escaped,
         and ``None`` is shown as "(none)".
+    copy
+        Labels whose value gets a copy button beside it (a value of ``None``
+        gets none). None by default.
 
     Returns
     -------
     str
         An HTML ``table``.
     """
+    copied = set(copy)
     rows = []
     for label, value in items:
-        value_html = "(none)" if value is None else _cell_text(value)
+        copied_value = label in copied and value is not None and bool(str(value))
+        value_html = (
+            "(none)" if value is None else _cell_text(value, whole=copied_value)
+        )
+        button = ""
+        if copied_value:
+            button = " " + copy_button(str(value), label)
         rows.append(
             f'<tr><th style="text-align:left;padding:2px 8px">{html.escape(label)}'
-            f'</th><td style="padding:2px 8px"><code>{value_html}</code></td></tr>'
+            f'</th><td style="padding:2px 8px"><code>{value_html}</code>{button}'
+            "</td></tr>"
         )
     return f'<table class="akv-fields">{"".join(rows)}</table>'
 
@@ -170,3 +208,90 @@ def code_block(text: str) -> str:
         An HTML ``pre`` element.
     """
     return f'<pre class="akv-code">{html.escape(text)}</pre>'
+
+
+def command_block(text: str, what: str = "command") -> str:
+    """Render a command or a file as a preformatted block with a copy button.
+
+    Parameters
+    ----------
+    text
+        Command lines or file contents; the button copies them unchanged.
+    what
+        What the text is, for the button's tooltip ("Copy the <what>").
+
+    Returns
+    -------
+    str
+        An HTML ``div`` holding a ``pre`` element and a ``button``.
+    """
+    return f'<div class="akv-command">{code_block(text)}{copy_button(text, what)}</div>'
+
+
+def id_html(value: str, what: str) -> str:
+    """Render an ID as code followed by a copy button.
+
+    Parameters
+    ----------
+    value
+        The ID, shown escaped and copied unchanged.
+    what
+        What the ID is, for the button's tooltip ("Copy the <what>").
+
+    Returns
+    -------
+    str
+        An HTML ``code`` element and a ``button``.
+    """
+    return f"<code>{_cell_text(value, whole=True)}</code> {copy_button(value, what)}"
+
+
+# The handler reads the value from the button's data-copy attribute, so the
+# script is the same for every value. The Clipboard API needs a secure context
+# (HTTPS or localhost); elsewhere, or when it rejects, a hidden textarea and
+# execCommand("copy") copy the value. The script uses only single quotes because
+# it sits inside a double-quoted attribute, escaped.
+_COPY_SCRIPT = (
+    "(function(b){"
+    "var v=b.dataset.copy;"
+    "function done(){b.textContent='Copied';"
+    "setTimeout(function(){b.textContent='Copy';},2000);}"
+    "function fallback(){"
+    "var a=document.createElement('textarea');"
+    "a.value=v;a.setAttribute('readonly','');"
+    "a.style.position='fixed';a.style.top='0';a.style.opacity='0';"
+    "document.body.appendChild(a);a.select();"
+    "try{if(document.execCommand('copy')){done();}}"
+    "finally{document.body.removeChild(a);}}"
+    "if(navigator.clipboard&&window.isSecureContext){"
+    "navigator.clipboard.writeText(v).then(done,fallback);}"
+    "else{fallback();}"
+    "})(this)"
+)
+_COPY_SCRIPT_ATTRIBUTE = html.escape(_COPY_SCRIPT, quote=True)
+
+
+def copy_button(value: str, what: str) -> str:
+    """Render a button that copies `value` to the clipboard with one click.
+
+    The button shows "Copied" for two seconds after a copy. Never pass a secret
+    value: it would sit in the page.
+
+    Parameters
+    ----------
+    value
+        Text to copy, stored escaped in the ``data-copy`` attribute.
+    what
+        What the value is, for the tooltip ("Copy the <what>").
+
+    Returns
+    -------
+    str
+        An HTML ``button`` of class ``akv-copy``.
+    """
+    return (
+        f'<button type="button" class="akv-copy" '
+        f'data-copy="{html.escape(value, quote=True)}" '
+        f'title="Copy the {html.escape(what, quote=True)}" '
+        f'onclick="{_COPY_SCRIPT_ATTRIBUTE}">Copy</button>'
+    )
