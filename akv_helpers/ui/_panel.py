@@ -1,4 +1,4 @@
-"""Machinery every panel shares: status line, log output and error handling."""
+"""Machinery every panel shares: status line, log, errors, profile and text."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from akv_helpers.errors import KitError, NotConfiguredError
 from akv_helpers.profile import IdentityRef, Profile, load_profile
 
 from ._render import error_html, status_line
+from ._render_check import WIDGETS_FALLBACK_TEXT, text_mode
+from ._text import html_to_text
 
 __all__ = ["Panel"]
 
@@ -51,6 +53,12 @@ class Panel:
     the action runs and renders any exception into `_w_status`, because
     ipywidgets would swallow it.
 
+    Before each action the panel reloads the saved profile (`refresh`), so a
+    panel built before another panel or notebook saved the profile acts on the
+    current one. In text mode (see `text_mode`), an action called from code
+    prints the panel as text (`text`) when it ends, and displaying the panel
+    shows that text and the calls listed by `_text_help`.
+
     Parameters
     ----------
     title
@@ -67,6 +75,9 @@ class Panel:
         self._w_log = widgets.Output(layout=widgets.Layout(max_height="12em"))
         self._install_log_handler()
         self._profile = self._load_profile()
+        # The profile before the last `refresh`, which `_profile_loaded` compares
+        # with `_profile` to tell a value the user typed from a stale one.
+        self._previous_profile = self._profile
         # The name of the running action; read and set under the lock, so two
         # clicks delivered on two threads cannot both start an action.
         self._action_lock = threading.Lock()
@@ -83,8 +94,9 @@ class Panel:
         container = getattr(self, "_container", None)
         if container is None:
             log_box = widgets.Accordion(children=[self._w_log], titles=("Log",))
+            self._control_widgets: list[widgets.Widget] = list(self._controls())
             container = widgets.VBox(
-                [self._w_title, *self._controls(), self._w_status, log_box]
+                [self._w_title, *self._control_widgets, self._w_status, log_box]
             )
             self._container: widgets.VBox = container
         return container
@@ -97,17 +109,66 @@ class Panel:
         show(self)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        plain = self._plain_text()
+        if text_mode():
+            return {"text/plain": plain}
         bundle: dict[str, Any] = self.widget._repr_mimebundle_(**kwargs)
+        # A front end without a widget manager shows this text instead.
+        advice = "`render_check()` from akv_helpers.ui tells why."
+        if self._text_help():
+            advice = (
+                "Until then, run `set_text_mode(True)` from akv_helpers.ui and use "
+                f"the calls listed below. {advice}"
+            )
         bundle["text/plain"] = (
-            f"{type(self).__name__}: this panel needs Jupyter widgets, but the "
-            "front end shows it as text. Install the kit's notebook extras "
-            "(ipywidgets and jupyterlab_widgets) into the environment that runs "
-            "JupyterLab, then reload the page."
+            f"{type(self).__name__}: this panel needs Jupyter widgets. "
+            f"{WIDGETS_FALLBACK_TEXT} {advice}\n\n{plain}"
         )
         return bundle
 
     def _controls(self) -> Sequence[widgets.Widget]:
         raise NotImplementedError
+
+    # Text --------------------------------------------------------------------
+
+    def text(self) -> str:
+        """Return the panel as plain text: title, status and result fields.
+
+        Returns
+        -------
+        str
+            Paragraphs separated by blank lines; HTML is converted by
+            `html_to_text`, and copy buttons are left out.
+        """
+        parts = [html_to_text(self._w_title.value), html_to_text(self._w_status.value)]
+        # Consecutive one-line fields ("Tenant ID: …") stay together.
+        fields: list[str] = []
+        for widget in self._text_widgets():
+            for paragraph, is_field in _widget_text(widget):
+                if is_field:
+                    fields.append(paragraph)
+                    continue
+                parts.append("\n".join(fields))
+                fields = []
+                parts.append(paragraph)
+        parts.append("\n".join(fields))
+        return "\n\n".join(part for part in parts if part)
+
+    def _text_widgets(self) -> Sequence[widgets.Widget]:
+        """Return the widgets `text` shows below the status; by default the controls."""
+        _ = self.widget  # builds the container, which keeps the controls
+        return self._control_widgets
+
+    def _text_help(self) -> list[str]:
+        """Return the calls that perform this panel's actions in text mode."""
+        return []
+
+    def _plain_text(self) -> str:
+        lines = self._text_help()
+        if not lines:
+            return self.text()
+        calls = "\n".join(f"    {line}" for line in lines)
+        return f"{self.text()}\n\nCalls of this panel in text mode:\n{calls}"
 
     # Profile -----------------------------------------------------------------
 
@@ -117,6 +178,37 @@ class Panel:
         except KitError as error:
             self._w_status.value = error_html(error)
             return Profile()
+
+    def refresh(self) -> None:
+        """Reload the saved profile and update the fields shown from it.
+
+        A profile that cannot be read is reported in the status line, and the
+        panel keeps the profile it had.
+        """
+        try:
+            profile = load_profile()
+        except KitError as error:
+            self._show(error_html(error))
+            return
+        self._previous_profile = self._profile
+        self._profile = profile
+        self._profile_loaded()
+
+    def _profile_loaded(self) -> None:
+        """Update the panel after `refresh` has loaded `_profile` (default: no-op).
+
+        `_previous_profile` is the profile before the reload: a field whose
+        value still equals the old profile's value (or is empty) was not typed
+        by the user and can take the new value, which `_update_field` does.
+        """
+
+    def _update_field(
+        self, widget: widgets.ValueWidget, old: str | None, new: str | None
+    ) -> None:
+        """Set `widget` to `new` unless the user typed a value other than `old`."""
+        current = widget.value or ""
+        if current in ("", old or "") and current != (new or ""):
+            widget.value = new or ""
 
     def _require(self, value: str | None, field_name: str, step: str) -> str:
         if not value:
@@ -165,6 +257,10 @@ class Panel:
     ) -> bool:
         """Run `run` as the panel's only running action, with `buttons` disabled.
 
+        The saved profile is reloaded first (`refresh`). When the call did not
+        come from a widget click and text mode is on, the panel is printed as
+        text (`text`) afterwards.
+
         Returns
         -------
         bool
@@ -186,12 +282,15 @@ class Panel:
         started = time.monotonic()
         try:
             with self._busy(buttons):
+                self.refresh()
                 self._run_action(name, run)
         finally:
             with self._action_lock:
                 self._running_action = None
                 if sent is not None:
                     self._last_action = (sent, time.monotonic() - started)
+        if text_mode() and _parent_message_type() != "comm_msg":
+            print(self.text())
         return True
 
     def _run_action(self, name: str, run: Callable[[], object]) -> None:
@@ -224,24 +323,39 @@ class Panel:
         Panel._handlers[key] = handler
 
 
-def _message_sent_at() -> datetime | None:
-    """Return when the front end sent the message being handled, or None.
+def _parent_header() -> dict[str, Any]:
+    """Return the header of the kernel message being handled, or an empty dict.
 
-    The time is the ``date`` of the message header, stamped by the front end
-    (Jupyter messaging protocol); outside a kernel there is none.
+    Outside a kernel there is none.
     """
     try:
         from IPython import get_ipython
     except ImportError:
-        return None
+        return {}
     shell = get_ipython()
     kernel = getattr(shell, "kernel", None)
     if kernel is None:
-        return None
+        return {}
     parent = kernel.get_parent()
     if not isinstance(parent, dict):
-        return None
+        return {}
     header = parent.get("header", {})
+    return header if isinstance(header, dict) else {}
+
+
+def _parent_message_type() -> str | None:
+    """Return the type of the kernel message being handled, such as ``comm_msg``."""
+    message_type = _parent_header().get("msg_type")
+    return message_type if isinstance(message_type, str) else None
+
+
+def _message_sent_at() -> datetime | None:
+    """Return when the front end sent the widget message being handled, or None.
+
+    The time is the ``date`` of the message header, stamped by the front end
+    (Jupyter messaging protocol); outside a kernel there is none.
+    """
+    header = _parent_header()
     # Only a click from the front end counts; code run in a cell shares the
     # cell's header, and its clicks are deliberate.
     if header.get("msg_type") != "comm_msg":
@@ -269,3 +383,45 @@ def _sent_during(sent: datetime | None, last: tuple[datetime, float] | None) -> 
     except TypeError:  # one time has a time zone and the other has none
         return False
     return 0 <= elapsed < duration
+
+
+_SELECTIONS = (
+    widgets.Dropdown,
+    widgets.ToggleButtons,
+    widgets.RadioButtons,
+    widgets.Select,
+)
+
+
+def _widget_text(widget: widgets.Widget) -> list[tuple[str, bool]]:
+    """Return the text of a shown widget and its shown children.
+
+    Each item is a paragraph and whether it is a one-line "description: value"
+    field of an input widget.
+    """
+    layout = getattr(widget, "layout", None)
+    if layout is not None and layout.display == "none":
+        return []
+    if isinstance(widget, widgets.Box):
+        return [item for child in widget.children for item in _widget_text(child)]
+    if isinstance(widget, (widgets.HTML, widgets.HTMLMath)):
+        text = html_to_text(widget.value)
+        return [(text, False)] if text else []
+    if isinstance(widget, widgets.Label):
+        return [(widget.value, False)] if widget.value else []
+    if isinstance(widget, (widgets.Button, widgets.Password, widgets.Output)):
+        return []
+    description = getattr(widget, "description", "")
+    if not description or not isinstance(widget, widgets.ValueWidget):
+        return []
+    return [(f"{description}: {_value_text(widget)}", True)]
+
+
+def _value_text(widget: widgets.ValueWidget) -> str:
+    if isinstance(widget, widgets.Checkbox):
+        return "yes" if widget.value else "no"
+    if isinstance(widget, _SELECTIONS):
+        label = widget.label
+        return str(label) if label is not None else "(none)"
+    value = widget.value
+    return "(none)" if value in (None, "") else str(value)

@@ -10,6 +10,7 @@ import ipywidgets as widgets
 
 from akv_helpers import connection as connections
 from akv_helpers import identities
+from akv_helpers.errors import IdentityNotFoundError
 from akv_helpers.profile import save_profile
 
 from ._panel import Panel
@@ -27,6 +28,11 @@ PRINCIPAL_ID_EXPLANATION = (
 )
 
 _NO_CHOICE = "(choose an identity)"
+_PRINCIPAL_ID_LABEL = "principal ID (used in the role assignment)"
+_CLIENT_ID_LABEL = "client ID (used by workload identity)"
+# Columns of the candidates table whose IDs get a copy button.
+_CLIENT_ID_COLUMN = 2
+_PRINCIPAL_ID_COLUMN = 3
 
 
 class IdentityPanel(Panel):
@@ -41,6 +47,7 @@ class IdentityPanel(Panel):
     def __init__(self, connection: connections.Connection | None = None) -> None:
         super().__init__("Step 1: find the data-plane identity")
         self._connection = connection
+        self._own_connection = connection is None
         self._candidates: list[identities.IdentityCandidate] = []
         group = self._profile.resource_group
         self._w_whole_subscription = widgets.Checkbox(
@@ -57,17 +64,15 @@ class IdentityPanel(Panel):
             description="Use this identity", icon="check", disabled=True
         )
         self._w_explanation = widgets.HTML(PRINCIPAL_ID_EXPLANATION)
+        self._w_where = widgets.HTML(_where_html(group))
         self._w_search.on_click(self._on_search_click)
         self._w_choice.observe(self._on_choice_change, names="value")
         self._w_confirm.on_click(self._on_confirm_click)
         self._show_current_choice()
 
     def _controls(self) -> list[widgets.Widget]:
-        where = self._profile.resource_group or "(no resource group in the profile)"
         return [
-            widgets.HTML(
-                f"Data-plane resource group: <code>{html.escape(where)}</code>"
-            ),
+            self._w_where,
             widgets.HBox([self._w_whole_subscription, self._w_search]),
             self._w_table,
             self._w_explanation,
@@ -76,6 +81,86 @@ class IdentityPanel(Panel):
 
     def _buttons(self) -> list[widgets.Button]:
         return [self._w_search, self._w_confirm]
+
+    # Text mode and profile ---------------------------------------------------
+
+    def find(self, whole_subscription: bool = False) -> None:
+        """List the matching identities, as the "Find identities" button does.
+
+        Parameters
+        ----------
+        whole_subscription
+            Search the whole subscription instead of the profile's data-plane
+            resource group. Default False.
+        """
+        self._w_whole_subscription.value = whole_subscription
+        self._action("Finding identities", self._buttons(), self._search)
+
+    def use(self, name: str) -> None:
+        """Save the identity `name` into the profile, as "Use this identity" does.
+
+        The identities are listed first when no search has run yet.
+
+        Parameters
+        ----------
+        name
+            Identity name as the table lists it (case-insensitive), or its
+            resource ID when two resource groups hold the same name.
+        """
+        self._action("Saving the identity", self._buttons(), lambda: self._use(name))
+
+    def _use(self, name: str) -> None:
+        if not self._candidates:
+            self._search()
+        self._w_choice.value = self._candidate_index(name)
+        self._confirm()
+
+    def _candidate_index(self, name: str) -> int:
+        requested = name.strip().lower()
+        by_id = [
+            index
+            for index, candidate in enumerate(self._candidates)
+            if candidate.resource_id.lower() == requested
+        ]
+        by_name = [
+            index
+            for index, candidate in enumerate(self._candidates)
+            if candidate.name.lower() == requested
+        ]
+        matches = by_id or by_name
+        if len(matches) == 1:
+            return matches[0]
+        listed = ", ".join(
+            f"{candidate.name} ({candidate.resource_group})"
+            for candidate in self._candidates
+        )
+        if not matches:
+            raise IdentityNotFoundError(
+                f"No listed identity is named {name!r}. Listed: {listed or 'none'}.",
+                "Pass one of the listed names, or call "
+                "identity_panel.find(whole_subscription=True) to search further.",
+            )
+        raise IdentityNotFoundError(
+            f"Several listed identities are named {name!r}: {listed}.",
+            "Pass the resource ID of the one the Union data plane uses.",
+        )
+
+    def _text_help(self) -> list[str]:
+        return [
+            "identity_panel.find()  # or find(whole_subscription=True)",
+            'identity_panel.use("<identity name>")',
+        ]
+
+    def _profile_loaded(self) -> None:
+        old, new = self._previous_profile, self._profile
+        if self._own_connection and (
+            old.mode != new.mode or old.subscription_id != new.subscription_id
+        ):
+            self._connection = None
+        if old.resource_group != new.resource_group:
+            self._w_where.value = _where_html(new.resource_group)
+            if self._w_whole_subscription.value == (old.resource_group is None):
+                self._w_whole_subscription.value = new.resource_group is None
 
     def _button_usable(self, button: widgets.Button) -> bool:
         if button is self._w_confirm:
@@ -161,12 +246,10 @@ class IdentityPanel(Panel):
             status_line("ok", f"Identity {candidate.name} saved to {path}.")
             + definition_list(
                 [
-                    (
-                        "principal ID (used in the role assignment)",
-                        reference.principal_id,
-                    ),
-                    ("client ID (used by workload identity)", reference.client_id),
-                ]
+                    (_PRINCIPAL_ID_LABEL, reference.principal_id),
+                    (_CLIENT_ID_LABEL, reference.client_id),
+                ],
+                copy=(_PRINCIPAL_ID_LABEL, _CLIENT_ID_LABEL),
             )
         )
 
@@ -185,4 +268,11 @@ def _candidates_table(candidates: list[identities.IdentityCandidate]) -> str:
         for candidate in candidates
     ]
     headers = ("name", "resource group", "client ID", "principal ID", "tags")
-    return table_html(headers, rows)
+    return table_html(
+        headers, rows, copy_columns=(_CLIENT_ID_COLUMN, _PRINCIPAL_ID_COLUMN)
+    )
+
+
+def _where_html(group: str | None) -> str:
+    where = group or "(no resource group in the profile)"
+    return f"Data-plane resource group: <code>{html.escape(where)}</code>"

@@ -23,6 +23,7 @@ from akv_helpers.profile import save_profile
 
 from ._panel import Panel
 from ._render import definition_list, error_html, status_line, table_html
+from ._render_check import WIDGETS_FALLBACK_TEXT, render_check, text_mode
 
 __all__ = [
     "WIDGETS_FALLBACK_TEXT",
@@ -53,15 +54,6 @@ SIGN_IN_METHODS = (
     ("Device code (shown below)", "device_code"),
     ("Browser", "browser"),
     ("Managed identity", "managed_identity"),
-)
-
-
-# Plain text a front end shows in place of a widget it cannot render.
-WIDGETS_FALLBACK_TEXT = (
-    "Widgets do not render: the front end shows this text instead of a "
-    "widget. Install ipywidgets and jupyterlab_widgets into the environment "
-    "that runs JupyterLab (`pip install -r requirements.txt`), reload the "
-    "page, and check that this notebook's kernel is the kit's environment."
 )
 
 
@@ -134,26 +126,8 @@ def _environment_html(statuses: list[PackageStatus]) -> str:
     return table_html(("package", "version", "status"), rows) + summary
 
 
-class _WidgetsCheck:
-    """Widget whose plain-text fallback explains how to make widgets render."""
-
-    def __init__(self) -> None:
-        self.widget = widgets.HTML(
-            status_line(
-                "ok",
-                "Widgets render: this line is drawn by an ipywidgets HTML widget.",
-            )
-        )
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        bundle: dict[str, Any] = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = WIDGETS_FALLBACK_TEXT
-        return bundle
-
-
-def widgets_check() -> _WidgetsCheck:
-    """Return a displayable object that shows whether Jupyter widgets render."""
-    return _WidgetsCheck()
+# The render check replaced an earlier check of this name.
+widgets_check = render_check
 
 
 class StartPanel(Panel):
@@ -233,6 +207,72 @@ class StartPanel(Panel):
 
     def _buttons(self) -> list[widgets.Button]:
         return [self._w_sign_in, self._w_save, self._w_reset]
+
+    # Text mode and profile ---------------------------------------------------
+
+    def connect(self, mode: str | None = None) -> None:
+        """Sign in or connect, as the "Connect to simulator" or "Sign in" button does.
+
+        Parameters
+        ----------
+        mode
+            ``"simulator"`` or ``"azure"`` to choose the mode first; ``None``
+            keeps the mode shown.
+        """
+        if mode is not None:
+            self._w_mode.value = mode
+        self._action("Sign-in", self._buttons(), self._sign_in)
+
+    def save(
+        self, subscription_id: str | None = None, resource_group: str | None = None
+    ) -> None:
+        """Save the profile, as the "Save profile" button does.
+
+        Parameters
+        ----------
+        subscription_id
+            Subscription ID to put in its box first; ``None`` keeps the box.
+        resource_group
+            Data-plane resource group to put in its box first; ``None`` keeps
+            the box.
+        """
+        if subscription_id is not None:
+            self._w_subscription.value = subscription_id
+        if resource_group is not None:
+            self._w_resource_group.value = resource_group
+        self._action("Saving the profile", self._buttons(), self._save)
+
+    def _text_help(self) -> list[str]:
+        return [
+            'start_panel.connect()  # or connect(mode="azure") to sign in to Azure',
+            'start_panel.save(subscription_id="<subscription ID>", '
+            'resource_group="<data-plane resource group>")',
+        ]
+
+    def _text_widgets(self) -> list[widgets.Widget]:
+        # The environment table is printed by the notebook's first cell.
+        return [
+            self._w_mode,
+            self._w_azure_box,
+            self._w_device_code,
+            self._w_tenant,
+            self._w_subscription,
+            self._w_resource_group,
+        ]
+
+    def _profile_loaded(self) -> None:
+        old, new = self._previous_profile, self._profile
+        if self._w_mode.value == old.mode and new.mode != old.mode:
+            self._w_mode.value = new.mode
+        if self._w_cloud.value == old.cloud and new.cloud in CLOUDS:
+            self._w_cloud.value = new.cloud
+        self._update_field(self._w_tenant, old.tenant_id, new.tenant_id)
+        self._update_field(
+            self._w_subscription, old.subscription_id, new.subscription_id
+        )
+        self._update_field(
+            self._w_resource_group, old.resource_group, new.resource_group
+        )
 
     def _show_mode(self, mode: str) -> None:
         azure = mode == "azure"
@@ -328,11 +368,13 @@ class StartPanel(Panel):
             self._w_resource_group.value = groups[0]
 
     def _show_device_code(self, verification_uri: str, user_code: str, *_: Any) -> None:
+        prompt = f"Open {verification_uri} and enter the code {user_code}."
         self._w_device_code.value = status_line(
-            "info",
-            f"Open {verification_uri} and enter the code {user_code}.",
-            "The panel continues when the sign-in is complete.",
+            "info", prompt, "The panel continues when the sign-in is complete."
         )
+        if text_mode():
+            # The panel prints itself only once the sign-in ends.
+            print(prompt, flush=True)
 
     def _profile_from_widgets(self, *, validate: bool = True) -> Any:
         tenant = self._w_tenant.value.strip() or None
