@@ -1,13 +1,20 @@
-"""Step 2: grant the identity read access to one secret, verify, revoke."""
+"""Step 2: grant the identity read access to one secret, verify, revoke.
+
+After a grant the panel waits, for at most `ACCESS_WAIT_SECONDS`, until the
+identity can read the secret (simulator mode only, because in Azure mode the
+kit cannot sign in as the identity). Every change is shown with its Azure CLI
+command, and the plan also as Terraform and Bicep.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import Any
 
 import ipywidgets as widgets
 
-from akv_helpers import assignments, identities, vaults
+from akv_helpers import assignments, grant_templates, identities, propagation, vaults
 from akv_helpers import connection as connections
 from akv_helpers.errors import KitError
 from akv_helpers.grant_plan import ScopeKind, check_role, resolve_role
@@ -21,18 +28,28 @@ from akv_helpers.profile import save_profile
 from akv_helpers.roles import BUILTIN_ROLES, SECRETS_USER_ROLE_ID, RoleDefinition
 
 from ._panel import Panel
+from ._progress import ProgressLine
 from ._render import (
     Level,
-    code_block,
+    command_block,
     definition_list,
     error_html,
     status_line,
     table_html,
 )
 
-__all__ = ["ALLOW_WRITE_LABEL", "GrantPanel"]
+__all__ = ["ACCESS_WAIT_SECONDS", "ALLOW_WRITE_LABEL", "SHOW_AS_OPTIONS", "GrantPanel"]
 
 ALLOW_WRITE_LABEL = "Allow a role that can change or delete secrets"
+# How long the panel waits, by default, for a grant to take effect before it
+# reports "not readable yet". Azure can take up to 10 minutes, so the status
+# row says to press Grant again, which checks again and creates nothing new.
+ACCESS_WAIT_SECONDS = 30.0
+SHOW_AS_OPTIONS = ("Azure CLI", "Terraform", "Bicep")
+# Fields of the plan and of the results that get a copy button.
+_COPIED_FIELDS = ("assignment ID", "scope", "principal ID")
+
+logger = logging.getLogger(__name__)
 _SCOPE_OPTIONS: tuple[tuple[str, ScopeKind], ...] = (
     ("This secret only", "secret"),
     ("The whole vault: every secret in it, current and future", "vault"),
@@ -46,11 +63,22 @@ class GrantPanel(Panel):
     ----------
     connection
         An existing connection; by default the panel connects from the profile.
+    access_timeout
+        Maximum time, in seconds, to wait after a grant until the identity can
+        read the secret; `ACCESS_WAIT_SECONDS` by default.
     """
 
-    def __init__(self, connection: connections.Connection | None = None) -> None:
+    def __init__(
+        self,
+        connection: connections.Connection | None = None,
+        access_timeout: float = ACCESS_WAIT_SECONDS,
+    ) -> None:
         super().__init__("Step 2: grant read access to the secret")
         self._connection = connection
+        # A connection made from the profile is dropped when the profile's mode or
+        # subscription changes. A connection given to the panel is kept.
+        self._own_connection = connection is None
+        self._access_timeout = access_timeout
         self._identifier: SecretIdentifier | None = None
         self._plan: assignments.GrantPlan | None = None
         self._w_secret = widgets.Text(
@@ -81,6 +109,16 @@ class GrantPanel(Panel):
         )
         self._w_scope_note = widgets.HTML("")
         self._w_plan = widgets.HTML("")
+        self._w_show_as = widgets.ToggleButtons(
+            description="Show as",
+            options=SHOW_AS_OPTIONS,
+            value=SHOW_AS_OPTIONS[0],
+            layout=widgets.Layout(display="none"),
+        )
+        # The plan's fields, warnings and notes; the chosen rendering follows them.
+        self._plan_fields = ""
+        self._progress = ProgressLine()
+        self._w_show_as.observe(self._on_show_as_change, names="value")
         self._w_secret.observe(self._on_secret_change, names="value")
         for choice in (self._w_role, self._w_allow_write, self._w_scope):
             choice.observe(self._on_choice_change, names="value")
@@ -103,7 +141,9 @@ class GrantPanel(Panel):
             self._w_scope,
             self._w_scope_note,
             widgets.HBox([self._w_check, self._w_grant, self._w_revoke]),
+            self._progress.widget,
             self._w_plan,
+            self._w_show_as,
         ]
 
     def _buttons(self) -> list[widgets.Button]:
@@ -114,12 +154,68 @@ class GrantPanel(Panel):
             self._connection = connections.connect(self._profile)
         return self._connection
 
+    # Text mode and profile ---------------------------------------------------
+
+    def check(self, secret_identifier: str | None = None) -> None:
+        """Check the vault and plan the grant, as the "Check and plan" button does.
+
+        Parameters
+        ----------
+        secret_identifier
+            Secret identifier to put in the box first; ``None`` keeps the box.
+        """
+        self._set_secret(secret_identifier)
+        self._action("Checking the vault", self._buttons(), self._check)
+
+    def grant(self, secret_identifier: str | None = None) -> None:
+        """Grant the planned role, as the "Grant" button does.
+
+        Parameters
+        ----------
+        secret_identifier
+            Secret identifier to put in the box first; ``None`` keeps the box.
+        """
+        self._set_secret(secret_identifier)
+        self._action("Granting", self._buttons(), self._grant)
+
+    def revoke(self) -> None:
+        """Remove the kit's role assignment, as the "Revoke" button does."""
+        self._action("Revoking", self._buttons(), self._revoke)
+
+    def _set_secret(self, secret_identifier: str | None) -> None:
+        if secret_identifier is not None:
+            self._w_secret.value = secret_identifier
+
+    def _text_help(self) -> list[str]:
+        return [
+            f'grant_panel.check("{SECRET_IDENTIFIER_SHAPE}")',
+            "grant_panel.grant()",
+            "grant_panel.revoke()",
+        ]
+
+    def _profile_loaded(self) -> None:
+        old, new = self._previous_profile, self._profile
+        if self._own_connection and (
+            old.mode != new.mode or old.subscription_id != new.subscription_id
+        ):
+            self._connection = None
+        self._update_field(self._w_secret, old.secret_identifier, new.secret_identifier)
+        principal = new.identity.principal_id if new.identity else None
+        if self._plan is not None and self._plan.principal_id != principal:
+            # The plan was made for another identity.
+            self._drop_plan()
+
+    def _drop_plan(self) -> None:
+        self._plan = None
+        self._plan_fields = ""
+        self._w_plan.value = ""
+        self._w_show_as.layout.display = "none"
+
     # Parsing ---------------------------------------------------------------
 
     def _on_secret_change(self, change: dict[str, Any]) -> None:
         self._identifier = None
-        self._plan = None
-        self._w_plan.value = ""
+        self._drop_plan()
         self._w_parsed.value = ""
         text = str(change["new"]).strip()
         if not text:
@@ -142,8 +238,7 @@ class GrantPanel(Panel):
 
     def _on_choice_change(self, _change: dict[str, Any]) -> None:
         """Drop the plan when the role, the override or the scope changes."""
-        self._plan = None
-        self._w_plan.value = ""
+        self._drop_plan()
         if self._w_scope.value == "vault":
             self._w_scope_note.value = status_line(
                 "warning",
@@ -196,9 +291,24 @@ class GrantPanel(Panel):
             principal_created_at=created_at,
         )
         self._plan = plan
-        self._w_plan.value = _plan_html(plan, vault) + _notes_html(notes)
+        self._plan_fields = _plan_html(plan, vault) + _notes_html(notes)
+        self._w_show_as.layout.display = None
+        self._show_template()
         self._show(status_line("ok", "The vault uses Azure RBAC. Review the plan."))
         return plan
+
+    def _on_show_as_change(self, _change: dict[str, Any]) -> None:
+        self._show_template()
+
+    def _show_template(self) -> None:
+        """Show the plan's fields and its rendering in the "Show as" language."""
+        plan = self._plan
+        if plan is None:
+            self._w_plan.value = ""
+            return
+        self._w_plan.value = self._plan_fields + _template_html(
+            plan, str(self._w_show_as.value)
+        )
 
     def _checked_role(self) -> RoleDefinition:
         """Return the chosen role, or raise the error that names the override."""
@@ -236,6 +346,7 @@ class GrantPanel(Panel):
         result = assignments.grant(connection, plan)
         # The grant is made at this point: a failed check afterwards must not hide it.
         assignment_id = result.assignment_id
+        verified: assignments.VerifyResult | None = None
         try:
             verified = assignments.verify(connection, plan)
         except KitError as error:
@@ -253,11 +364,38 @@ class GrantPanel(Panel):
             headline = "Already granted: the identity has this role on this secret."
         else:
             headline = "Granted: the role assignment was created."
+        self._show(status_line("ok", headline) + verification)
+        access = self._wait_for_access(connection, plan)
         self._show(
             status_line("ok", headline)
-            + definition_list([("assignment ID", assignment_id)])
+            + _grant_result_html(plan, result, assignment_id, verified, access)
+            + "Check the assignment with the Azure CLI:"
+            + command_block(grant_templates.az_verify_command(plan), "verify command")
             + verification
+            + _access_html(access)
         )
+
+    def _wait_for_access(
+        self, connection: connections.Connection, plan: assignments.GrantPlan
+    ) -> propagation.AccessWait | KitError:
+        """Wait until the identity can read the secret, showing the progress line.
+
+        Returns the outcome, or the error that stopped the wait, so that the
+        grant already made stays on screen.
+        """
+        self._progress.start("Waiting until the identity can read the secret")
+        try:
+            return propagation.wait_for_access(
+                connection,
+                plan,
+                timeout=self._access_timeout,
+                progress=self._progress.update,
+            )
+        except KitError as error:
+            logger.warning("Checking access failed: %s", error.message)
+            return error
+        finally:
+            self._progress.finish()
 
     def _on_revoke_click(self, _button: widgets.Button) -> None:
         self._action("Revoking", self._buttons(), self._revoke)
@@ -273,9 +411,18 @@ class GrantPanel(Panel):
         else:
             headline = "Nothing removed."
             level = "info"
+        command = ""
+        if result.deleted:
+            command = "The same removal with the Azure CLI:" + command_block(
+                grant_templates.az_revoke_command(result.assignment_id),
+                "revoke command",
+            )
         self._show(
             status_line(level, headline, result.message)
-            + definition_list([("assignment ID", result.assignment_id)])
+            + definition_list(
+                [("assignment ID", result.assignment_id)], copy=_COPIED_FIELDS
+            )
+            + command
         )
 
     def _save_assignment(self, assignment_id: str | None, created_by_kit: bool) -> None:
@@ -309,10 +456,12 @@ def _plan_html(plan: assignments.GrantPlan, vault: vaults.VaultInfo) -> str:
             ("vault", f"{vault.name} (resource group {vault.resource_group})"),
             ("permission model", vault.permission_model),
             ("role", f"{plan.role_name} ({plan.role_guid})"),
-            ("principal ID", f"{plan.principal_id} ({plan.principal_type})"),
-            ("scope", f"{plan.scope} ({where})"),
+            ("principal ID", plan.principal_id),
+            ("principal type", plan.principal_type),
+            ("scope", plan.scope),
             ("assignment name", plan.assignment_name),
-        ]
+        ],
+        copy=_COPIED_FIELDS,
     )
     warnings = ""
     widening = plan.widening_warning()
@@ -325,12 +474,28 @@ def _plan_html(plan: assignments.GrantPlan, vault: vaults.VaultInfo) -> str:
             f"({', '.join(plan.write_permissions)}).",
             f"It is planned because {ALLOW_WRITE_LABEL!r} is ticked.",
         )
-    return (
-        "<b>Plan</b>"
-        + fields
-        + warnings
-        + "The same assignment with the Azure CLI:"
-        + code_block(plan.az_command)
+    return f"<b>Plan</b> ({where})" + fields + warnings
+
+
+def _template_html(plan: assignments.GrantPlan, language: str) -> str:
+    """Render the plan as `language`, one of `SHOW_AS_OPTIONS`."""
+    if language == "Terraform":
+        return "The same assignment as Terraform (azurerm provider):" + command_block(
+            grant_templates.terraform_grant(plan), "Terraform resource"
+        )
+    if language == "Bicep":
+        file_name = grant_templates.BICEP_FILE_NAME
+        return (
+            f"The same assignment as Bicep; save it as <code>{file_name}</code>:"
+            + command_block(grant_templates.bicep_grant(plan), "Bicep file")
+            + "Deploy it with the Azure CLI:"
+            + command_block(
+                grant_templates.bicep_deploy_command(plan, file_name),
+                "deploy command",
+            )
+        )
+    return "The same assignment with the Azure CLI:" + command_block(
+        grant_templates.az_grant_command(plan), "grant command"
     )
 
 
@@ -369,5 +534,80 @@ def _verify_html(verified: assignments.VerifyResult) -> str:
     return (
         headline
         + "The identity's role assignments on this vault:"
-        + table_html(headers, rows)
+        + table_html(headers, rows, copy_columns=(1, 3))
+    )
+
+
+def _grant_result_html(
+    plan: assignments.GrantPlan,
+    result: assignments.GrantResult,
+    assignment_id: str | None,
+    verified: assignments.VerifyResult | None,
+    access: propagation.AccessWait | KitError,
+) -> str:
+    """Render the outcome of a grant as a table of fields."""
+    if verified is None:
+        verified_text = "not checked: listing the assignments failed"
+    elif verified.granted:
+        verified_text = "yes: an assignment covers this secret"
+    else:
+        verified_text = "not yet: no listed assignment covers this secret"
+    return definition_list(
+        [
+            ("result", result.status),
+            ("assignment ID", assignment_id),
+            ("role", plan.role_name),
+            ("scope", plan.scope),
+            ("principal ID", plan.principal_id),
+            ("created by the kit", "yes" if result.created_by_kit else "no"),
+            ("verified", verified_text),
+            ("access", _access_summary(access)),
+        ],
+        copy=_COPIED_FIELDS,
+    )
+
+
+def _access_summary(access: propagation.AccessWait | KitError) -> str:
+    if isinstance(access, KitError):
+        return "not checked: the read as the identity failed"
+    reads = f"{access.attempts} read{'s' if access.attempts != 1 else ''}"
+    if access.status == "readable":
+        return f"readable after {access.waited_seconds:.1f} s ({reads})"
+    if access.status == "unknown":
+        return "not checked: the kit cannot read as the identity in Azure mode"
+    return f"{access.status} after {access.waited_seconds:.1f} s ({reads})"
+
+
+def _access_html(access: propagation.AccessWait | KitError) -> str:
+    """Render the last status row of a grant: whether the identity can read."""
+    minutes = int(propagation.PROPAGATION_WINDOW_SECONDS // 60)
+    if isinstance(access, KitError):
+        fix = f"What to do: {access.fix}" if access.fix else ""
+        return status_line("warning", f"Access not checked: {access.message}", fix)
+    if access.status == "readable":
+        return status_line(
+            "ok",
+            "Readable as the identity: the identity read the secret "
+            f"after {access.waited_seconds:.1f} s.",
+        )
+    if access.status == "unknown":
+        return status_line(
+            "info",
+            "Access not checked: in Azure mode the kit cannot sign in as the "
+            "identity, so it cannot read the secret the way the task will.",
+            f"Azure documents that a new role assignment can take up to {minutes} "
+            "minutes to take effect. Run the test task on the cluster after that. "
+            + access.message,
+        )
+    if access.status == "timed out":
+        return status_line(
+            "warning",
+            "Not readable yet: the grant has not taken effect within "
+            f"{access.waited_seconds:.0f} s.",
+            access.message + " Press Grant again to check.",
+        )
+    return status_line(
+        "error",
+        "Not readable: the identity's read of the secret was denied.",
+        access.message,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 from pathlib import Path
 
@@ -16,13 +15,19 @@ from akv_helpers.identifiers import SecretIdentifier, parse_secret_identifier
 from akv_helpers.profile import kit_home
 
 from ._panel import Panel
-from ._render import code_block, definition_list, status_line
+from ._progress import ProgressLine
+from ._render import code_block, command_block, definition_list, id_html, status_line
 
-__all__ = ["TaskPanel", "highlight_python"]
+__all__ = ["ACCESS_WAIT_SECONDS", "TaskPanel", "highlight_python"]
 
 # Maximum number of pyflyte output lines shown under a failed run (the last ones).
 # The whole output goes to the panel's log.
 SHOWN_OUTPUT_LINES = 30
+
+# How long a run waits, by default, for a new grant to take effect before it
+# reports that the grant is still propagating. Azure can take up to 10 minutes,
+# so the panel waits less and its message tells the user to run again.
+ACCESS_WAIT_SECONDS = 60.0
 
 # Colour and cursor sequences that rich writes into pyflyte's output.
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -61,15 +66,23 @@ class TaskPanel(Panel):
         An existing connection; by default the panel connects from the profile.
     directory
         Folder the module is written to; defaults to ``<kit home>/tasks``.
+    access_timeout
+        Maximum time, in seconds, a run waits for a new grant to take effect;
+        `ACCESS_WAIT_SECONDS` by default.
     """
 
     def __init__(
         self,
         connection: connections.Connection | None = None,
         directory: Path | None = None,
+        access_timeout: float = ACCESS_WAIT_SECONDS,
     ) -> None:
         super().__init__("Step 3: run the test task")
         self._connection = connection
+        # A connection made from the profile is dropped when the profile's mode or
+        # subscription changes. A connection given to the panel is kept.
+        self._own_connection = connection is None
+        self._access_timeout = access_timeout
         self._directory = directory or kit_home() / "tasks"
         self._module_path: Path | None = None
         self._identifier: SecretIdentifier | None = None
@@ -85,6 +98,7 @@ class TaskPanel(Panel):
         )
         self._w_code = widgets.HTML("")
         self._w_remote = widgets.HTML("")
+        self._progress = ProgressLine()
         self._w_version.observe(self._on_version_change, names="value")
         self._w_generate.on_click(self._on_generate_click)
         self._w_run.on_click(self._on_run_click)
@@ -95,6 +109,7 @@ class TaskPanel(Panel):
             self._w_secret,
             self._w_version,
             widgets.HBox([self._w_generate, self._w_run]),
+            self._progress.widget,
             self._w_code,
             self._w_remote,
         ]
@@ -106,6 +121,40 @@ class TaskPanel(Panel):
         if self._connection is None:
             self._connection = connections.connect(self._profile)
         return self._connection
+
+    # Text mode and profile ---------------------------------------------------
+
+    def generate(self, pinned: bool = False) -> None:
+        """Write the test task module, as the "Generate task" button does.
+
+        Parameters
+        ----------
+        pinned
+            Whether the task reads a pinned version instead of the latest one.
+        """
+        self._w_version.value = "pinned" if pinned else "latest"
+        self._action("Generating the task", self._buttons(), self._generate)
+
+    def run(self) -> None:
+        """Run the test task locally, as the "Run locally" button does."""
+        self._action("Running the task", self._buttons(), self._run)
+
+    def _text_help(self) -> list[str]:
+        return ["task_panel.generate(pinned=False)", "task_panel.run()"]
+
+    def _profile_loaded(self) -> None:
+        old, new = self._previous_profile, self._profile
+        if self._own_connection and (
+            old.mode != new.mode or old.subscription_id != new.subscription_id
+        ):
+            self._connection = None
+        if old.secret_identifier != new.secret_identifier:
+            # The module reads the old secret: the next run writes it again.
+            self._module_path = None
+            self._identifier = None
+            self._w_code.value = ""
+            self._w_remote.value = ""
+        self._show_secret()
 
     def _show_secret(self) -> None:
         profile = self._profile
@@ -152,14 +201,15 @@ class TaskPanel(Panel):
         path = flyte_task.write_task_module(identifier, self._directory, pinned=pinned)
         self._identifier = identifier
         self._module_path = path
-        self._w_code.value = f"<b>{html.escape(str(path))}</b>" + highlight_python(
-            path.read_text(encoding="utf-8")
+        self._w_code.value = (
+            f"<div><b>Module</b> {id_html(str(path), 'module path')}</div>"
+            + highlight_python(path.read_text(encoding="utf-8"))
         )
         commands = flyte_task.remote_run_commands(path)
         self._w_remote.value = (
             "<b>Run the same file on Union</b> (set <code>--project</code> and "
             "<code>--domain</code> to yours; the image needs this notebook's Python "
-            "version):" + code_block("\n".join(commands))
+            "version):" + command_block("\n".join(commands), "pyflyte command")
         )
         version = f"version {identifier.version}" if pinned else "the latest version"
         self._show(status_line("ok", f"Task written to {path}; it reads {version}."))
@@ -187,18 +237,31 @@ class TaskPanel(Panel):
         path = self._module_path or self._generate()
         identifier = self._identifier or self._require_identifier()
         identity = self._require_identity()
-        self._working(f"Running {path.name} with pyflyte…")
-        result = flyte_task.run_task_locally(
-            self._connect(),
-            identifier,
-            identity.principal_id,
-            path,
-            progress=self._working,
-        )
+        self._working(f"Running {path.name} locally with pyflyte…")
+        running = f"Running {path.name} locally"
+        self._progress.start(running)
+
+        def report(step: str) -> None:
+            # run_task_locally reports only the steps of waiting for a grant, and
+            # pyflyte runs after them. So the label calls the step the last one.
+            self._progress.update(f"{running}. Last step: {step}")
+
+        try:
+            result = flyte_task.run_task_locally(
+                self._connect(),
+                identifier,
+                identity.principal_id,
+                path,
+                wait_timeout=self._access_timeout,
+                progress=report,
+            )
+        finally:
+            self._progress.finish()
+        table = _result_html(result, identifier, path)
         if result.ok:
             self._show(
                 status_line("ok", end_sentence(f"Passed: {result.message}"), result.fix)
-                + definition_list([("fingerprint", result.fingerprint)])
+                + table
             )
             return
         detail = f"What to do: {result.fix}" if result.fix else ""
@@ -210,7 +273,28 @@ class TaskPanel(Panel):
             lines = output.splitlines()[-SHOWN_OUTPUT_LINES:]
             output_html = code_block("\n".join(lines))
         message = end_sentence(result.message)
-        self._show(status_line("error", message, detail) + output_html)
+        self._show(status_line("error", message, detail) + table + output_html)
+
+
+def _result_html(
+    result: flyte_task.LocalRunResult, identifier: SecretIdentifier, path: Path
+) -> str:
+    """Render a local run as a table: status, fingerprint, version, duration."""
+    if result.ok:
+        status = "passed" if result.access_checked else "passed (code shape only)"
+    else:
+        status = f"failed at the {result.stage} stage"
+    version = identifier.version or "latest (the current version)"
+    return definition_list(
+        [
+            ("status", status),
+            ("fingerprint", result.fingerprint),
+            ("version read", version),
+            ("duration", f"{result.duration_seconds:.1f} s"),
+            ("module path", str(path)),
+        ],
+        copy=("module path",),
+    )
 
 
 def _ends_with_version(text: str) -> bool:

@@ -1,16 +1,23 @@
-"""Troubleshooting: run the doctor's checks and show each finding with its fix."""
+"""Troubleshooting: run the doctor's checks and show each finding with its fix.
+
+While the checks run, a progress bar counts the checks done of the total. The
+runner reports step names only, so the panel runs the registered checks through
+a registry of its own whose entries count each check as it ends.
+"""
 
 from __future__ import annotations
 
 import html
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import ipywidgets as widgets
 
 from akv_helpers import connection as connections
 from akv_helpers.diagnose import (
+    REGISTRY,
+    CheckContext,
     Diagnosis,
     DiagnosisInputs,
     Finding,
@@ -19,13 +26,14 @@ from akv_helpers.diagnose import (
     sort_findings,
 )
 from akv_helpers.diagnose.report import export_report, render_markdown
+from akv_helpers.diagnose.runner import CheckRegistry, RegisteredCheck
 from akv_helpers.errors import KitError
 from akv_helpers.identifiers import SECRET_IDENTIFIER_SHAPE
 from akv_helpers.profile import kit_home, load_profile
 
 from ._panel import Panel
-from ._render import definition_list, status_line
-from .start import WIDGETS_FALLBACK_TEXT
+from ._progress import ProgressLine
+from ._render import command_block, definition_list, status_line
 
 __all__ = ["STATUS_STYLES", "TroubleshootPanel", "doctor_text", "findings_html"]
 
@@ -56,8 +64,50 @@ def _status_cell(status: Status) -> str:
 def _fix_cell(finding: Finding) -> str:
     parts = [html.escape(finding.fix)] if finding.fix else []
     for command in finding.commands:
-        parts.append(f"<pre style='margin:2px 0'>{html.escape(command)}</pre>")
+        parts.append(command_block(command, "fix command"))
     return "".join(parts)
+
+
+def counted_registry(
+    registry: CheckRegistry, on_done: Callable[[str], None]
+) -> CheckRegistry:
+    """Return a copy of `registry` whose checks call `on_done(check_id)` as they end.
+
+    A copied check fetches the facts its original needs inside the function.
+    So it raises the same `FactUnavailableError`, and the runner reports the
+    same "could not check" finding. `on_done` runs whatever the outcome.
+
+    Parameters
+    ----------
+    registry
+        The checks to run, such as `REGISTRY`.
+    on_done
+        Called with the check's ID from the runner's worker threads.
+
+    Returns
+    -------
+    CheckRegistry
+        The same checks, in the same order, with the same IDs and titles.
+    """
+    counted = CheckRegistry()
+    for entry in registry:
+        counted.check(entry.id, title=entry.title)(_counted_check(entry, on_done))
+    return counted
+
+
+def _counted_check(
+    entry: RegisteredCheck, on_done: Callable[[str], None]
+) -> Callable[[CheckContext], Finding]:
+    def run(context: CheckContext) -> Finding:
+        try:
+            for name in entry.needs:
+                context.fact(name)
+            return entry.function(context)
+        finally:
+            on_done(entry.id)
+
+    run.__qualname__ = f"counted.{entry.id}"
+    return run
 
 
 def findings_html(findings: list[Finding]) -> str:
@@ -172,11 +222,16 @@ class TroubleshootPanel(Panel):
     ) -> None:
         super().__init__("Troubleshoot: from the secret to the task")
         self._connection = connection
+        # A connection made from the profile is dropped when the profile's mode or
+        # subscription changes. A connection given to the panel is kept.
+        self._own_connection = connection is None
         self._report_directory = report_directory or kit_home() / "reports"
         self._diagnosis: Diagnosis | None = None
         self._last_inputs: DiagnosisInputs | None = None
         self._progress_lock = threading.Lock()
         self._steps: list[str] = []
+        self._checks_done = 0
+        self._progress = ProgressLine()
         profile = self._profile
         identity = profile.identity.principal_id if profile.identity else ""
 
@@ -213,7 +268,6 @@ class TroubleshootPanel(Panel):
         self._w_export = widgets.Button(
             description="Export report", icon="download", disabled=True
         )
-        self._w_progress = widgets.HTML("")
         self._w_findings = widgets.HTML("")
         self._w_report = widgets.HTML("")
 
@@ -228,7 +282,7 @@ class TroubleshootPanel(Panel):
             self._w_task_path,
             self._w_task_source,
             widgets.HBox([self._w_run, self._w_rerun, self._w_export]),
-            self._w_progress,
+            self._progress.widget,
             self._w_findings,
             self._w_report,
         ]
@@ -243,14 +297,55 @@ class TroubleshootPanel(Panel):
             return self._diagnosis is not None
         return True
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        bundle = super()._repr_mimebundle_(**kwargs)
-        bundle["text/plain"] = (
-            f"{WIDGETS_FALLBACK_TEXT} Until then, run the same checks as text with "
-            "`print(doctor_text())` in a new cell, or `akv-onboard doctor "
-            "<secret identifier>` in a terminal."
+    # Text mode and profile ---------------------------------------------------
+
+    def run(
+        self,
+        secret_identifier: str | None = None,
+        identity: str | None = None,
+        task_path: str | None = None,
+    ) -> None:
+        """Run the checks, as the "Run the checks" button does.
+
+        Parameters
+        ----------
+        secret_identifier, identity, task_path
+            Values to put in the boxes first; ``None`` keeps a box as it is.
+        """
+        for widget, value in (
+            (self._w_identifier, secret_identifier),
+            (self._w_identity, identity),
+            (self._w_task_path, task_path),
+        ):
+            if value is not None:
+                widget.value = value
+        self._action(
+            "Running the doctor",
+            self._buttons(),
+            lambda: self._run(self._inputs_from_widgets()),
         )
-        return bundle
+
+    def _text_help(self) -> list[str]:
+        return [
+            f'troubleshoot_panel.run("{SECRET_IDENTIFIER_SHAPE}", identity="<name '
+            'or principal ID>", task_path="<task .py file>")',
+            "print(doctor_text())",
+        ]
+
+    def _profile_loaded(self) -> None:
+        old, new = self._previous_profile, self._profile
+        if self._own_connection and (
+            old.mode != new.mode or old.subscription_id != new.subscription_id
+        ):
+            self._connection = None
+        self._update_field(
+            self._w_identifier, old.secret_identifier, new.secret_identifier
+        )
+        self._update_field(
+            self._w_identity,
+            old.identity.principal_id if old.identity else None,
+            new.identity.principal_id if new.identity else None,
+        )
 
     @property
     def diagnosis(self) -> Diagnosis | None:
@@ -298,19 +393,33 @@ class TroubleshootPanel(Panel):
         # The runner calls this from its worker threads.
         with self._progress_lock:
             self._steps.append(step)
-            self._w_progress.value = status_line(
-                "working", f"{step}…", f"Step {len(self._steps)}"
-            )
+            self._progress.update(step)
+
+    def _count_check(self, check_id: str) -> None:
+        # Called from the runner's worker threads as each check ends.
+        with self._progress_lock:
+            self._checks_done += 1
+            self._progress.update(f"Checked {check_id}", done=self._checks_done)
 
     def _run(self, inputs: DiagnosisInputs) -> None:
         self._steps = []
+        self._checks_done = 0
         self._w_report.value = ""
         self._working("Running the checks…")
-        connection, reason = self._connect()
-        diagnosis = diagnose(connection, inputs, progress=self._report_progress)
+        registry = counted_registry(REGISTRY, self._count_check)
+        self._progress.start("Running the checks", total=len(registry))
+        try:
+            connection, reason = self._connect()
+            diagnosis = diagnose(
+                connection,
+                inputs,
+                progress=self._report_progress,
+                registry=registry,
+            )
+        finally:
+            self._progress.finish()
         self._diagnosis = diagnosis
         self._last_inputs = inputs
-        self._w_progress.value = ""
         self._w_findings.value = findings_html(diagnosis.findings)
         note = ""
         if connection is None:

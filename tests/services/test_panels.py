@@ -172,7 +172,7 @@ def test_task_panel_renders_wait_progress(
     )
     panel = TaskPanel(fast_connection, tmp_path)
     shown: list[str] = []
-    panel._w_status.observe(
+    panel._progress._label.observe(
         lambda change: shown.append(text_of(change["new"])), names="value"
     )
 
@@ -181,9 +181,12 @@ def test_task_panel_renders_wait_progress(
     status = text_of(panel._w_status.value)
     assert status.startswith("OK: Passed"), status
     assert any(
-        line.startswith("Working: Waiting for the grant to take effect")
+        line.startswith(
+            "Working: Running check_db_pass_secret.py locally. Last step: "
+            "Waiting for the grant to take effect"
+        )
         for line in shown
-    )
+    ), shown
     assert assignment_puts(fresh_sim) == []
 
 

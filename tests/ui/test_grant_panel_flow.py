@@ -1,0 +1,347 @@
+"""The grant panel against the simulator: wait for access, tables, commands."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from akv_helpers import grant_templates
+from akv_helpers.connection import Connection, RetrySettings, SimulatorEndpoint, connect
+from akv_helpers.profile import IdentityRef, Profile, save_profile
+from akv_helpers.propagation import AccessWait
+from akv_helpers.ui._text import html_to_text
+from akv_helpers.ui.grant import (
+    ACCESS_WAIT_SECONDS,
+    SHOW_AS_OPTIONS,
+    GrantPanel,
+    _access_html,
+)
+
+SECRET = "https://kv-demo.vault.azure.net/secrets/db-pass"
+PRINCIPAL = "bbbbbbbb-0000-4000-8000-000000000002"
+CLIENT = "aaaaaaaa-0000-4000-8000-000000000001"
+FAST = RetrySettings(backoff_factor=0.01, principal_not_found_backoff=0.02)
+
+
+class _Buttons(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.copied: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "button" and values.get("class") == "akv-copy":
+            self.copied.append(values.get("data-copy") or "")
+
+
+def copied_values(fragment: str) -> list[str]:
+    parser = _Buttons()
+    parser.feed(fragment)
+    return parser.copied
+
+
+def text(fragment: str) -> str:
+    return html_to_text(fragment)
+
+
+def identity(principal_id: str = PRINCIPAL) -> IdentityRef:
+    return IdentityRef(
+        name="userflyterole",
+        resource_group="rg-union-dp",
+        resource_id=(
+            "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/"
+            "rg-union-dp/providers/Microsoft.ManagedIdentity/userAssignedIdentities/"
+            "userflyterole"
+        ),
+        client_id=CLIENT,
+        principal_id=principal_id,
+    )
+
+
+@pytest.fixture
+def profile_home(kit_home: Path) -> Iterator[Path]:
+    yield kit_home
+    (kit_home / "profile.json").unlink(missing_ok=True)
+
+
+@pytest.fixture
+def fast_connection(fresh_sim: SimulatorEndpoint, profile_home: Path) -> Connection:
+    return connect(Profile(mode="simulator"), retry=FAST)
+
+
+def make_panel(
+    connection: Connection, access_timeout: float = ACCESS_WAIT_SECONDS
+) -> GrantPanel:
+    save_profile(
+        Profile(
+            mode="simulator",
+            subscription_id=connection.subscription_id,
+            identity=identity(),
+        )
+    )
+    panel = GrantPanel(connection, access_timeout=access_timeout)
+    panel._w_secret.value = SECRET
+    return panel
+
+
+def timer_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "akv-progress-timer"]
+
+
+def test_grant_waits_until_readable(fast_connection: Connection) -> None:
+    panel = make_panel(fast_connection)
+
+    panel._w_grant.click()
+
+    status = text(panel._w_status.value)
+    assert status.startswith("OK: Granted:"), status
+    assert "access: readable after" in status
+    assert "result: granted" in status
+    assert (
+        status.rstrip().splitlines()[-1].startswith("OK: Readable as the identity")
+    ), status
+    assert "az role assignment list --assignee " + PRINCIPAL in status
+    assert panel._progress.widget.layout.display == "none"
+    assert timer_threads() == []
+
+
+def test_grant_copy_buttons(fast_connection: Connection) -> None:
+    panel = make_panel(fast_connection)
+
+    panel._w_grant.click()
+
+    plan = panel._plan
+    assert plan is not None
+    copied = copied_values(panel._w_status.value)
+    assert plan.assignment_id in copied
+    assert plan.scope in copied
+    assert PRINCIPAL in copied
+    assert grant_templates.az_verify_command(plan) in copied
+
+
+def test_grant_twice_already_granted(fast_connection: Connection) -> None:
+    panel = make_panel(fast_connection)
+    panel._w_grant.click()
+
+    panel._w_grant.click()
+
+    status = text(panel._w_status.value)
+    assert status.startswith("OK: Already granted:"), status
+    assert "result: already granted" in status
+    assert "Readable as the identity" in status
+
+
+def test_grant_progress_shows_attempts(
+    fresh_sim: SimulatorEndpoint, fast_connection: Connection
+) -> None:
+    fresh_sim.configure(propagation_seconds=1.0)
+    panel = make_panel(fast_connection)
+    labels: list[str] = []
+    panel._progress._label.observe(
+        lambda change: labels.append(text(change["new"])), names="value"
+    )
+    shown: list[str | None] = []
+    panel._progress.widget.layout.observe(
+        lambda change: shown.append(change["new"]), names="display"
+    )
+
+    panel._w_grant.click()
+
+    status = text(panel._w_status.value)
+    assert "Readable as the identity" in status, status
+    assert any("(attempt 1)" in label for label in labels), labels
+    assert any("(attempt 2)" in label for label in labels), labels
+    assert any(label.endswith(" s") for label in labels), labels
+    assert all(label.startswith("Working:") for label in labels if label)
+    assert shown == [None, "none"]
+    assert timer_threads() == []
+
+
+def test_grant_long_propagation_bounded(
+    fresh_sim: SimulatorEndpoint, fast_connection: Connection
+) -> None:
+    # The kit's grant was made just now, and reads are denied for 600 s.
+    fresh_sim.apply_scenario("grant-propagating")
+    panel = make_panel(fast_connection, access_timeout=1.5)
+    started = time.monotonic()
+
+    panel._w_grant.click()
+
+    elapsed = time.monotonic() - started
+    status = text(panel._w_status.value)
+    assert elapsed < 15, elapsed
+    assert status.startswith("OK: Already granted:"), status
+    assert "Warning: Not readable yet" in status, status
+    assert "Press Grant again to check" in status
+    assert "access: timed out after" in status
+    assert timer_threads() == []
+
+
+def test_grant_default_wait_documented() -> None:
+    assert GrantPanel.__init__.__defaults__ == (None, ACCESS_WAIT_SECONDS)
+    assert "ACCESS_WAIT_SECONDS" in (GrantPanel.__doc__ or "")
+    assert ACCESS_WAIT_SECONDS < 600
+
+
+def test_grant_azure_mode_not_checked(
+    fresh_sim: SimulatorEndpoint, fast_connection: Connection
+) -> None:
+    panel = make_panel(fast_connection)
+    panel._w_check.click()
+    # Without the simulator, wait_for_access takes Azure mode: it may read the
+    # assignment but cannot act as the identity.
+    fast_connection.simulator, saved = None, fast_connection.simulator
+    try:
+        panel._w_grant.click()
+    finally:
+        fast_connection.simulator = saved
+
+    status = text(panel._w_status.value)
+    assert status.startswith("OK: Granted:"), status
+    last = status.rstrip().splitlines()
+    assert any(line.startswith("Note: Access not checked:") for line in last)
+    assert "up to 10 minutes" in status
+    assert "access: not checked" in status
+
+
+def test_access_html_worded_statuses() -> None:
+    unknown = AccessWait("unknown", "Azure documents up to 10 minutes.")
+    denied = AccessWait("denied", "The read was denied (Forbidden).", attempts=1)
+
+    assert text(_access_html(unknown)).startswith("Note: Access not checked:")
+    assert text(_access_html(denied)).startswith("Failed: Not readable:")
+
+
+def test_grant_verify_failure_keeps_grant(
+    fresh_sim: SimulatorEndpoint, fast_connection: Connection
+) -> None:
+    panel = make_panel(fast_connection)
+    fresh_sim.inject_fault("role_assignments.list", "503", count=50)
+
+    panel._w_grant.click()
+
+    status = text(panel._w_status.value)
+    assert status.startswith("OK: Granted:"), status
+    assert "verified: not checked: listing the assignments failed" in status
+    assert "Readable as the identity" in status
+
+
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [
+        ("Azure CLI", "az role assignment create"),
+        ("Terraform", 'resource "azurerm_role_assignment"'),
+        ("Bicep", "Microsoft.Authorization/roleAssignments@2022-04-01"),
+    ],
+    ids=["az", "terraform", "bicep"],
+)
+def test_show_as_switches_template(
+    fast_connection: Connection, option: str, expected: str
+) -> None:
+    panel = make_panel(fast_connection)
+    assert panel._w_show_as.layout.display == "none"
+    panel._w_check.click()
+    assert panel._w_show_as.layout.display is None
+    assert panel._w_show_as.description == "Show as"
+    assert panel._w_show_as.options == SHOW_AS_OPTIONS
+
+    panel._w_show_as.value = option
+
+    plan = panel._plan
+    assert plan is not None
+    shown = text(panel._w_plan.value)
+    assert expected in shown
+    assert "principal type: ServicePrincipal" in shown
+    copied = copied_values(panel._w_plan.value)
+    renderings = {
+        "Azure CLI": [grant_templates.az_grant_command(plan)],
+        "Terraform": [grant_templates.terraform_grant(plan)],
+        "Bicep": [
+            grant_templates.bicep_grant(plan),
+            grant_templates.bicep_deploy_command(plan),
+        ],
+    }
+    assert copied == [PRINCIPAL, plan.scope, *renderings[option]]
+
+
+def test_plan_copy_buttons_and_az_default(fast_connection: Connection) -> None:
+    panel = make_panel(fast_connection)
+
+    panel._w_check.click()
+
+    plan = panel._plan
+    assert plan is not None
+    assert copied_values(panel._w_plan.value) == [
+        PRINCIPAL,
+        plan.scope,
+        grant_templates.az_grant_command(plan),
+    ]
+    assert panel._w_show_as.value == "Azure CLI"
+    assert text(panel._w_plan.value).startswith("Plan (this secret only)")
+    assert "az role assignment create" in text(panel._w_plan.value)
+
+
+def test_plan_dropped_hides_show_as(fast_connection: Connection) -> None:
+    panel = make_panel(fast_connection)
+    panel._w_check.click()
+
+    panel._w_scope.value = "vault"
+
+    assert panel._plan is None
+    assert panel._w_plan.value == ""
+    assert panel._w_show_as.layout.display == "none"
+
+
+def test_revoke_shows_delete_command(fast_connection: Connection) -> None:
+    panel = make_panel(fast_connection)
+    panel._w_grant.click()
+    plan = panel._plan
+    assert plan is not None
+
+    panel._w_revoke.click()
+
+    status = text(panel._w_status.value)
+    command = grant_templates.az_revoke_command(plan.assignment_id)
+    assert status.startswith("OK: Revoked:"), status
+    assert f"az role assignment delete --ids {plan.assignment_id}" in status
+    assert command in copied_values(panel._w_status.value)
+    assert plan.assignment_id in copied_values(panel._w_status.value)
+
+
+def grant_on_vault(panel: GrantPanel) -> None:
+    panel._w_scope.value = "vault"
+    # The first press shows the vault-wide plan, the second grants.
+    panel._w_grant.click()
+    panel._w_grant.click()
+
+
+def test_vault_grant_readable(fast_connection: Connection) -> None:
+    panel = make_panel(fast_connection)
+
+    grant_on_vault(panel)
+
+    status = text(panel._w_status.value)
+    assert status.startswith("OK: Granted:"), status
+    assert "Plan (the whole vault)" not in status
+    assert (
+        status.rstrip().splitlines()[-1].startswith("OK: Readable as the identity")
+    ), status
+
+
+def test_vault_grant_propagating_is_warning(
+    fresh_sim: SimulatorEndpoint, fast_connection: Connection
+) -> None:
+    fresh_sim.configure(propagation_seconds=600)
+    panel = make_panel(fast_connection)
+
+    grant_on_vault(panel)
+
+    status = text(panel._w_status.value)
+    assert status.startswith("OK: Granted:"), status
+    assert "Warning: Not readable yet: the grant has not taken effect" in status
+    assert "Failed:" not in status

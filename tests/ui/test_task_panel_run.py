@@ -1,0 +1,227 @@
+"""The task panel against the simulator with real pyflyte runs."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from akv_helpers.connection import Connection, RetrySettings, SimulatorEndpoint, connect
+from akv_helpers.profile import IdentityRef, Profile, save_profile
+from akv_helpers.ui import _render_check
+from akv_helpers.ui._text import html_to_text
+from akv_helpers.ui.task import ACCESS_WAIT_SECONDS, TaskPanel
+
+SECRET = "https://kv-demo.vault.azure.net/secrets/db-pass"
+PRINCIPAL = "bbbbbbbb-0000-4000-8000-000000000002"
+CLIENT = "aaaaaaaa-0000-4000-8000-000000000001"
+CURRENT_VERSION = "7c4a8d09ca3762af61e59520943dc264"
+FAST = RetrySettings(backoff_factor=0.01, principal_not_found_backoff=0.02)
+
+
+class _Buttons(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.copied: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "button" and values.get("class") == "akv-copy":
+            self.copied.append(values.get("data-copy") or "")
+
+
+def copied_values(fragment: str) -> list[str]:
+    parser = _Buttons()
+    parser.feed(fragment)
+    return parser.copied
+
+
+def identity() -> IdentityRef:
+    return IdentityRef(
+        name="userflyterole",
+        resource_group="rg-union-dp",
+        resource_id=(
+            "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/"
+            "rg-union-dp/providers/Microsoft.ManagedIdentity/userAssignedIdentities/"
+            "userflyterole"
+        ),
+        client_id=CLIENT,
+        principal_id=PRINCIPAL,
+    )
+
+
+def timer_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "akv-progress-timer"]
+
+
+@pytest.fixture
+def profile_home(kit_home: Path) -> Iterator[Path]:
+    yield kit_home
+    (kit_home / "profile.json").unlink(missing_ok=True)
+
+
+@pytest.fixture
+def fast_connection(fresh_sim: SimulatorEndpoint, profile_home: Path) -> Connection:
+    return connect(Profile(mode="simulator"), retry=FAST)
+
+
+def saved_profile(secret: str | None = SECRET) -> None:
+    save_profile(
+        Profile(mode="simulator", secret_identifier=secret, identity=identity())
+    )
+
+
+@pytest.mark.flyte
+def test_task_run_result_table(
+    fresh_sim: SimulatorEndpoint, fast_connection: Connection, tmp_path: Path
+) -> None:
+    fresh_sim.apply_scenario("healthy")
+    saved_profile()
+    panel = TaskPanel(fast_connection, tmp_path)
+    labels: list[str] = []
+    panel._progress._label.observe(
+        lambda change: labels.append(html_to_text(change["new"])), names="value"
+    )
+
+    panel._w_run.click()
+
+    status = html_to_text(panel._w_status.value)
+    assert status.startswith("OK: Passed:"), status
+    assert "status: passed" in status
+    assert "version read: latest (the current version)" in status
+    assert "duration: " in status
+    fingerprint = [
+        line for line in status.splitlines() if line.startswith("fingerprint: ")
+    ]
+    assert len(fingerprint) == 1
+    assert fingerprint[0] != "fingerprint: (none)"
+    assert panel._module_path is not None
+    assert str(panel._module_path) in copied_values(panel._w_status.value)
+    assert labels and labels[0].startswith("Working: Running ")
+    assert panel._progress.widget.layout.display == "none"
+    assert timer_threads() == []
+
+
+@pytest.mark.flyte
+def test_task_pinned_run_in_text_mode(
+    fresh_sim: SimulatorEndpoint,
+    fast_connection: Connection,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_render_check, "_text_mode_setting", True)
+    fresh_sim.apply_scenario("healthy")
+    saved_profile()
+    panel = TaskPanel(fast_connection, tmp_path)
+
+    panel.generate(pinned=True)
+    generated = capsys.readouterr().out
+    panel.run()
+    printed = capsys.readouterr().out
+
+    assert "OK: Task written to" in generated
+    assert "pyflyte run" in generated
+    assert "Copy" not in generated
+    assert "OK: Passed:" in printed
+    assert f"version read: {CURRENT_VERSION}" in printed
+    assert "fingerprint: " in printed
+
+
+def test_task_generate_copy_buttons(
+    fast_connection: Connection, tmp_path: Path
+) -> None:
+    saved_profile()
+    panel = TaskPanel(fast_connection, tmp_path)
+
+    panel.generate()
+
+    path = panel._module_path
+    assert path is not None
+    assert copied_values(panel._w_code.value) == [str(path)]
+    remote = copied_values(panel._w_remote.value)
+    assert len(remote) == 1
+    assert "pyflyte run" in remote[0]
+    assert str(path.name) in remote[0]
+
+
+def test_task_denied_run_fails_fast(
+    fresh_sim: SimulatorEndpoint, fast_connection: Connection, tmp_path: Path
+) -> None:
+    # The fresh tenant has no grant, so the read as the identity is denied and
+    # pyflyte does not start.
+    saved_profile()
+    panel = TaskPanel(fast_connection, tmp_path)
+
+    panel._w_run.click()
+
+    status = html_to_text(panel._w_status.value)
+    assert status.startswith("Failed:"), status
+    assert "status: failed at the fetch stage" in status
+    assert "fingerprint: (none)" in status
+    assert timer_threads() == []
+
+
+def test_task_long_propagation_bounded(
+    fresh_sim: SimulatorEndpoint, fast_connection: Connection, tmp_path: Path
+) -> None:
+    fresh_sim.apply_scenario("grant-propagating")
+    saved_profile()
+    panel = TaskPanel(fast_connection, tmp_path, access_timeout=1.0)
+    started = time.monotonic()
+
+    panel._w_run.click()
+
+    assert time.monotonic() - started < 15
+    status = html_to_text(panel._w_status.value)
+    assert status.startswith("Failed:"), status
+    assert "still propagating" in status
+    assert timer_threads() == []
+
+
+def test_task_default_wait_bounded() -> None:
+    assert TaskPanel.__init__.__defaults__ == (None, None, ACCESS_WAIT_SECONDS)
+    assert ACCESS_WAIT_SECONDS < 600
+
+
+def test_task_refresh_shows_saved_profile(
+    fast_connection: Connection, tmp_path: Path
+) -> None:
+    save_profile(Profile(mode="simulator"))
+    panel = TaskPanel(fast_connection, tmp_path)
+    assert "secret identifier: (none)" in html_to_text(panel._w_secret.value)
+
+    saved_profile()
+    panel.refresh()
+
+    shown = html_to_text(panel._w_secret.value)
+    assert f"secret identifier: {SECRET}" in shown
+    assert "identity: userflyterole" in shown
+
+
+def test_task_refresh_new_secret_drops_module(
+    fast_connection: Connection, tmp_path: Path
+) -> None:
+    saved_profile()
+    panel = TaskPanel(fast_connection, tmp_path)
+    panel.generate()
+    assert panel._module_path is not None
+
+    saved_profile("https://kv-demo.vault.azure.net/secrets/api-key")
+    panel.refresh()
+
+    assert panel._module_path is None
+    assert panel._w_code.value == ""
+
+
+def test_task_text_help_calls() -> None:
+    panel = TaskPanel(None, Path("/nonexistent"))
+
+    assert panel._text_help() == [
+        "task_panel.generate(pinned=False)",
+        "task_panel.run()",
+    ]
