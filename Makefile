@@ -5,10 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 JUPYTER_PORT ?= 8888
+APP_PORT ?= 8866
 # Jupyter refuses to start as root unless told to; containers often run as root.
 JUPYTER_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test venv dev simulator lint typecheck bench figures constraints clean
+.PHONY: lab app test venv dev simulator lint typecheck bench figures constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +35,12 @@ lab: venv
 	$(BIN)/akv-onboard lab-prepare
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(JUPYTER_PORT) \
 		--ServerApp.root_dir=notebooks $(JUPYTER_ROOT_FLAG) notebooks/00-start-here.ipynb
+
+# Serve the same walk-through as a Voilà app on 127.0.0.1, code cells hidden; it
+# prepares the simulator as `lab` does. Voilà 0.5 has no root check of its own, so
+# it takes no JUPYTER_ROOT_FLAG.
+app: venv
+	$(BIN)/akv-onboard app --port $(APP_PORT)
 
 simulator: venv
 	$(BIN)/akv-onboard simulator start

@@ -122,7 +122,15 @@ __all__ = [
 
 # Modules of this package whose COMMANDS the group adds. A new command module
 # takes one more name here.
-COMMAND_MODULES = ("access", "doctor", "identity", "profile", "simulator", "task")
+COMMAND_MODULES = (
+    "access",
+    "app",
+    "doctor",
+    "identity",
+    "profile",
+    "simulator",
+    "task",
+)
 
 
 def configure_logging(ctx: click.Context, verbosity: int) -> None:

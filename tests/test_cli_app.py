@@ -1,0 +1,219 @@
+"""Tests of `akv-onboard app`: the command line, the notebook, and a real Voilà run."""
+
+from __future__ import annotations
+
+import html
+import http.client
+import json
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+from click.testing import CliRunner, Result
+
+from akv_helpers.cli import main
+from akv_helpers.cli.app import APP_NOTEBOOK, DEFAULT_APP_PORT, app_directory
+from akv_helpers.connection import stop_simulator
+
+URL_LINE = re.compile(r"http://127\.0\.0\.1:(\d+)/\?token=([0-9a-f]+)")
+START_SECONDS = 90.0
+
+
+def run(*arguments: str) -> Result:
+    return CliRunner().invoke(main, list(arguments), catch_exceptions=False)
+
+
+def dry_run_words(*options: str) -> list[str]:
+    result = run("app", "--dry-run", *options)
+    assert result.exit_code == 0, result.output
+    return shlex.split(result.stdout)
+
+
+def option_value(words: list[str], name: str) -> str:
+    values = [word.split("=", 1)[1] for word in words if word.startswith(name + "=")]
+    assert len(values) == 1, f"{name} appears {len(values)} times"
+    return values[0]
+
+
+def test_app_dry_run_command() -> None:
+    words = dry_run_words()
+
+    assert words[:3] == [sys.executable, "-m", "voila"]
+    assert words[3] == str(app_directory() / APP_NOTEBOOK)
+    assert "--no-browser" in words
+    assert "--token" in words
+    assert option_value(words, "--Voila.ip") == "127.0.0.1"
+    assert words[words.index("--port") + 1] == str(DEFAULT_APP_PORT)
+    assert option_value(words, "--strip_sources") == "True"
+    assert option_value(words, "--show_tracebacks") == "False"
+    assert option_value(words, "--Voila.root_dir") == str(app_directory())
+
+
+def test_app_dry_run_port() -> None:
+    words = dry_run_words("--port", "9123")
+
+    assert words[words.index("--port") + 1] == "9123"
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "http"])
+def test_app_rejects_bad_port(port: str) -> None:
+    result = CliRunner().invoke(main, ["app", "--dry-run", "--port", port])
+
+    assert result.exit_code == 2
+    assert "--port" in result.stderr
+
+
+def test_app_dry_run_starts_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    os.environ["AKV_ONBOARD_HOME"] = str(home)
+
+    dry_run_words()
+
+    assert list(home.iterdir()) == []
+
+
+def test_app_root_only_notebook() -> None:
+    assert sorted(path.name for path in app_directory().iterdir()) == [APP_NOTEBOOK]
+
+
+def test_app_notebook_cells() -> None:
+    notebook = json.loads((app_directory() / APP_NOTEBOOK).read_text())
+    code = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    markdown = [cell for cell in notebook["cells"] if cell["cell_type"] == "markdown"]
+
+    assert len(code) <= 2
+    assert "".join(markdown[0]["source"]).startswith("# ")
+    source = "".join("".join(cell["source"]) for cell in code)
+    assert "from akv_helpers.ui.walkthrough import Walkthrough" in source
+    assert source.rstrip().endswith("Walkthrough()")
+    assert all(cell["outputs"] == [] for cell in code)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class AppProcess:
+    """`akv-onboard app` in a subprocess, with the URL read from its stderr."""
+
+    def __init__(self, home: Path, port: int) -> None:
+        environment = {**os.environ, "AKV_ONBOARD_HOME": str(home)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "akv_helpers.cli", "app", "--port", str(port)],
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        self.stdout = ""
+        self.stderr: list[str] = []
+        self.found = threading.Event()
+        self.url: str | None = None
+        self.reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self.reader.start()
+
+    def _read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            # The token never reaches the test output: it is masked here.
+            self.stderr.append(URL_LINE.sub("http://127.0.0.1:<port>/?token=…", line))
+            match = URL_LINE.search(line)
+            if match and self.url is None:
+                self.url = match.group(0)
+                self.found.set()
+
+    def wait_for_url(self) -> str:
+        deadline = time.monotonic() + START_SECONDS
+        while time.monotonic() < deadline and self.process.poll() is None:
+            if self.found.wait(0.2):
+                assert self.url is not None
+                return self.url
+        raise AssertionError(
+            "Voilà printed no URL in time; stderr:\n" + "".join(self.stderr[-20:])
+        )
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=30)
+        finally:
+            if self.process.poll() is None:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            if self.process.stdout is not None:
+                self.stdout = self.process.stdout.read()
+                self.process.stdout.close()
+            self.reader.join(timeout=10)
+            if self.process.stderr is not None:
+                self.process.stderr.close()
+
+
+def alive(process: psutil.Process) -> bool:
+    """Tell whether `process` still runs; a zombie waiting to be reaped does not."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def get(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310
+        return response.status, response.read().decode()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads child processes on Linux")
+def test_app_serves_walkthrough(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    port = free_port()
+    running = AppProcess(home, port)
+    try:
+        url = running.wait_for_url()
+        voila = psutil.Process(running.process.pid)
+        status, page = get(url)
+        children = voila.children(recursive=True)
+
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.request("GET", "/")
+        anonymous = connection.getresponse().status
+        connection.close()
+    finally:
+        running.stop()
+        stop_simulator(home)
+
+    # Checked without showing the URL, which carries the token.
+    printed = URL_LINE.fullmatch(url)
+    assert printed is not None
+    assert printed.group(1) == str(port)
+    assert status == 200
+    shows_heading = "Key Vault onboarding kit" in page
+    shows_mode = "Simulator mode" in page
+    # Voilà highlights a code cell's source in <span>s, so search the text.
+    text = html.unescape(re.sub(r"<[^>]+>", "", page))
+    shows_import = "from akv_helpers.ui.walkthrough import Walkthrough" in text
+    shows_call = "Walkthrough()" in text
+    assert shows_heading
+    assert shows_mode
+    assert not shows_import
+    assert not shows_call
+    assert anonymous in (302, 403)
+    assert "The simulator is running at https://127.0.0.1:" in running.stdout
+    assert (home / "simulator").is_dir()
+
+    assert children, "Voilà started no kernel and no simulator"
+    left = [" ".join(child.cmdline()) for child in children if alive(child)]
+    assert left == []
+    assert running.process.returncode is not None
