@@ -194,6 +194,15 @@ def definition_list(
     return f'<table class="akv-fields">{"".join(rows)}</table>'
 
 
+# Long command lines wrap inside the block instead of widening the panel, and the
+# block looks the same in JupyterLab and in Voilà, whose styles differ.
+_PRE_STYLE = (
+    "font-family:var(--jp-code-font-family,monospace);font-size:90%;"
+    "white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f8fa;"
+    "border:1px solid #d0d7de;border-radius:4px;padding:4px 8px;margin:2px 0"
+)
+
+
 def code_block(text: str) -> str:
     """Render text as a preformatted block, escaped.
 
@@ -207,7 +216,7 @@ def code_block(text: str) -> str:
     str
         An HTML ``pre`` element.
     """
-    return f'<pre class="akv-code">{html.escape(text)}</pre>'
+    return f'<pre class="akv-code" style="{_PRE_STYLE}">{html.escape(text)}</pre>'
 
 
 def command_block(text: str, what: str = "command") -> str:

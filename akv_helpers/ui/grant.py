@@ -102,10 +102,16 @@ class GrantPanel(Panel):
             layout=widgets.Layout(width="36em"),
         )
         self._w_allow_write = widgets.Checkbox(
-            value=False, description=ALLOW_WRITE_LABEL, indent=False
+            value=False,
+            description=ALLOW_WRITE_LABEL,
+            indent=False,
+            layout=widgets.Layout(width="auto"),
         )
         self._w_scope = widgets.RadioButtons(
-            description="Scope", options=_SCOPE_OPTIONS, value="secret"
+            description="Scope",
+            options=_SCOPE_OPTIONS,
+            value="secret",
+            layout=widgets.Layout(width="auto"),
         )
         self._w_scope_note = widgets.HTML("")
         self._w_plan = widgets.HTML("")

@@ -130,6 +130,19 @@ def _environment_html(statuses: list[PackageStatus]) -> str:
 widgets_check = render_check
 
 
+# Labels wide enough for "Resource group", fields wide enough for a GUID.
+_LABELS = {"description_width": "9em"}
+
+
+def _field_layout() -> widgets.Layout:
+    return widgets.Layout(width="36em")
+
+
+def _button_layout() -> widgets.Layout:
+    # ipywidgets buttons are a fixed 148 px wide and cut longer labels.
+    return widgets.Layout(width="auto", min_width="148px")
+
+
 class StartPanel(Panel):
     """Panel of step 0: mode, sign-in, tenant, subscription and resource group."""
 
@@ -144,42 +157,72 @@ class StartPanel(Panel):
             options=(("Simulator", "simulator"), ("Azure", "azure")),
             value=profile.mode,
             description="Mode",
+            style=_LABELS,
         )
         self._w_cloud = widgets.Dropdown(
-            options=sorted(CLOUDS), value=profile.cloud, description="Cloud"
+            options=sorted(CLOUDS),
+            value=profile.cloud,
+            description="Cloud",
+            style=_LABELS,
+            layout=_field_layout(),
         )
         self._w_method = widgets.Dropdown(
-            options=SIGN_IN_METHODS, value="cli", description="Sign in with"
+            options=SIGN_IN_METHODS,
+            value="cli",
+            description="Sign in with",
+            style=_LABELS,
+            layout=_field_layout(),
         )
-        self._w_sign_in = widgets.Button(description="Sign in", icon="sign-in")
+        self._w_sign_in = widgets.Button(
+            description="Sign in", icon="sign-in", layout=_button_layout()
+        )
         self._w_device_code = widgets.HTML("")
 
         self._w_tenant = widgets.Text(
-            value=profile.tenant_id or "", description="Tenant ID"
+            value=profile.tenant_id or "",
+            description="Tenant ID",
+            style=_LABELS,
+            layout=_field_layout(),
         )
         self._w_subscription = widgets.Combobox(
             value=profile.subscription_id or "",
             description="Subscription",
             ensure_option=False,
+            style=_LABELS,
+            layout=_field_layout(),
         )
         self._w_resource_group = widgets.Combobox(
             value=profile.resource_group or "",
             description="Resource group",
             placeholder="data-plane resource group",
             ensure_option=False,
+            style=_LABELS,
+            layout=_field_layout(),
         )
 
-        self._w_save = widgets.Button(description="Save profile", icon="save")
+        self._w_save = widgets.Button(
+            description="Save profile", icon="save", layout=_button_layout()
+        )
         self._w_reset = widgets.Button(
-            description="Reset the simulator", icon="undo", button_style="warning"
+            description="Reset the simulator",
+            icon="undo",
+            button_style="warning",
+            layout=_button_layout(),
         )
         self._w_azure_box = widgets.VBox([self._w_cloud, self._w_method])
         self._scenarios: dict[str, str] = {}
         self._w_scenario = widgets.Dropdown(
-            options=(), description="Scenario", disabled=True
+            options=(),
+            description="Scenario",
+            disabled=True,
+            style=_LABELS,
+            layout=_field_layout(),
         )
         self._w_apply_scenario = widgets.Button(
-            description="Apply scenario", icon="flask", disabled=True
+            description="Apply scenario",
+            icon="flask",
+            disabled=True,
+            layout=_button_layout(),
         )
         self._w_scenario_box = widgets.HBox([self._w_scenario, self._w_apply_scenario])
 

@@ -201,9 +201,12 @@ class TaskPanel(Panel):
         path = flyte_task.write_task_module(identifier, self._directory, pinned=pinned)
         self._identifier = identifier
         self._module_path = path
+        # The code is folded, so that the run's result stays in view below it.
         self._w_code.value = (
             f"<div><b>Module</b> {id_html(str(path), 'module path')}</div>"
+            "<details><summary>Show the task's code</summary>"
             + highlight_python(path.read_text(encoding="utf-8"))
+            + "</details>"
         )
         commands = flyte_task.remote_run_commands(path)
         self._w_remote.value = (

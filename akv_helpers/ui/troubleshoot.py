@@ -49,9 +49,14 @@ STATUS_STYLES: dict[Status, tuple[str, str, str]] = {
 
 _CELL = (
     'style="text-align:left;vertical-align:top;padding:4px 8px;'
-    'border:1px solid #d0d7de"'
+    'border:1px solid #d0d7de;overflow-wrap:anywhere"'
 )
 _HEADERS = ("Status", "Check", "Observed", "Expected", "Fix")
+# Fixed column widths keep the table inside the panel; long text wraps.
+_COLUMNS = (
+    '<colgroup><col style="width:9em"><col style="width:16%"><col style="width:27%">'
+    '<col style="width:20%"><col></colgroup>'
+)
 _WIDE = widgets.Layout(width="95%")
 _LABELS = {"description_width": "10em"}
 
@@ -139,8 +144,10 @@ def findings_html(findings: list[Finding]) -> str:
             f'<tr class="akv-finding" data-status="{finding.status.name}">{row}</tr>'
         )
     return (
-        '<table class="akv-findings" style="border-collapse:collapse">'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        '<table class="akv-findings" style="border-collapse:collapse;'
+        'table-layout:fixed;width:100%">'
+        f"{_COLUMNS}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
+        "</table>"
     )
 
 
