@@ -95,8 +95,11 @@ class Panel:
         if container is None:
             log_box = widgets.Accordion(children=[self._w_log], titles=("Log",))
             self._control_widgets: list[widgets.Widget] = list(self._controls())
+            # A panel may place the status line among its controls, right under
+            # its buttons; otherwise it goes below them.
+            status = [] if self._w_status in self._control_widgets else [self._w_status]
             container = widgets.VBox(
-                [self._w_title, *self._control_widgets, self._w_status, log_box]
+                [self._w_title, *self._control_widgets, *status, log_box]
             )
             self._container: widgets.VBox = container
         return container
@@ -157,7 +160,7 @@ class Panel:
     def _text_widgets(self) -> Sequence[widgets.Widget]:
         """Return the widgets `text` shows below the status; by default the controls."""
         _ = self.widget  # builds the container, which keeps the controls
-        return self._control_widgets
+        return [item for item in self._control_widgets if item is not self._w_status]
 
     def _text_help(self) -> list[str]:
         """Return the calls that perform this panel's actions in text mode."""

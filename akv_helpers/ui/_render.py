@@ -126,7 +126,11 @@ def table_html(
     str
         An HTML ``table``.
     """
-    cell_style = 'style="text-align:left;padding:2px 8px;border:1px solid #d0d7de"'
+    # Long resource IDs wrap anywhere, so that the table fits the panel.
+    cell_style = (
+        'style="text-align:left;vertical-align:top;padding:2px 8px;'
+        'border:1px solid #d0d7de;overflow-wrap:anywhere"'
+    )
     copied = set(copy_columns)
     head = "".join(f"<th {cell_style}>{html.escape(h)}</th>" for h in headers)
     body = []
@@ -187,7 +191,8 @@ def definition_list(
         if copied_value:
             button = " " + copy_button(str(value), label)
         rows.append(
-            f'<tr><th style="text-align:left;padding:2px 8px">{html.escape(label)}'
+            '<tr><th style="text-align:left;vertical-align:top;padding:2px 8px;'
+            f'white-space:nowrap">{html.escape(label)}'
             f'</th><td style="padding:2px 8px"><code>{value_html}</code>{button}'
             "</td></tr>"
         )

@@ -148,8 +148,9 @@ class GrantPanel(Panel):
             self._w_scope_note,
             widgets.HBox([self._w_check, self._w_grant, self._w_revoke]),
             self._progress.widget,
-            self._w_plan,
+            self._w_status,
             self._w_show_as,
+            self._w_plan,
         ]
 
     def _buttons(self) -> list[widgets.Button]:
@@ -312,6 +313,7 @@ class GrantPanel(Panel):
         if plan is None:
             self._w_plan.value = ""
             return
+        # "Show as" sits above the plan and switches the rendering at its end.
         self._w_plan.value = self._plan_fields + _template_html(
             plan, str(self._w_show_as.value)
         )

@@ -245,7 +245,9 @@ class StartPanel(Panel):
             self._w_tenant,
             self._w_subscription,
             self._w_resource_group,
-            self._w_save,
+            # In a box of its own the button keeps its width instead of
+            # stretching across the panel.
+            widgets.HBox([self._w_save]),
         ]
 
     def _buttons(self) -> list[widgets.Button]:

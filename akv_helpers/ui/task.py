@@ -110,6 +110,7 @@ class TaskPanel(Panel):
             self._w_version,
             widgets.HBox([self._w_generate, self._w_run]),
             self._progress.widget,
+            self._w_status,
             self._w_code,
             self._w_remote,
         ]

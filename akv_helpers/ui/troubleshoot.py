@@ -54,8 +54,8 @@ _CELL = (
 _HEADERS = ("Status", "Check", "Observed", "Expected", "Fix")
 # Fixed column widths keep the table inside the panel; long text wraps.
 _COLUMNS = (
-    '<colgroup><col style="width:9em"><col style="width:16%"><col style="width:27%">'
-    '<col style="width:20%"><col></colgroup>'
+    '<colgroup><col style="width:8em"><col style="width:13%"><col style="width:23%">'
+    '<col style="width:16%"><col></colgroup>'
 )
 _WIDE = widgets.Layout(width="95%")
 _LABELS = {"description_width": "10em"}
@@ -115,8 +115,13 @@ def _counted_check(
     return run
 
 
+# Statuses whose rows stay in view; the others are folded under a summary line,
+# so the fixes are not lost among dozens of passed checks.
+_ATTENTION = (Status.FAILED, Status.WARNING, Status.COULD_NOT_CHECK)
+
+
 def findings_html(findings: list[Finding]) -> str:
-    """Render findings as an HTML table, failures first, every cell escaped.
+    """Render findings as HTML tables, failures first, every cell escaped.
 
     Parameters
     ----------
@@ -126,12 +131,31 @@ def findings_html(findings: list[Finding]) -> str:
     Returns
     -------
     str
-        An HTML ``table`` with the status (word, symbol and colour), the check,
-        what was observed, what is expected and the fix of each finding.
+        A ``table`` of the findings that need attention (failed, warning,
+        could not check), then the passed and not applicable ones in a folded
+        ``details`` element. Each row shows the status (word, symbol and colour),
+        the check, what was observed, what is expected and the fix.
     """
+    ordered = sort_findings(findings)
+    attention = [item for item in ordered if item.status in _ATTENTION]
+    others = [item for item in ordered if item.status not in _ATTENTION]
+    parts = [_findings_table(attention)] if attention else []
+    if others:
+        passed = sum(1 for item in others if item.status is Status.OK)
+        summary = (
+            f"{passed} checks passed, {len(others) - passed} not applicable (show them)"
+        )
+        parts.append(
+            f"<details><summary>{html.escape(summary)}</summary>"
+            f"{_findings_table(others)}</details>"
+        )
+    return "".join(parts)
+
+
+def _findings_table(findings: list[Finding]) -> str:
     head = "".join(f"<th {_CELL}>{html.escape(name)}</th>" for name in _HEADERS)
     rows = []
-    for finding in sort_findings(findings):
+    for finding in findings:
         cells = (
             _status_cell(finding.status),
             f"{html.escape(finding.title)}<br><code>{html.escape(finding.id)}</code>",
@@ -290,6 +314,7 @@ class TroubleshootPanel(Panel):
             self._w_task_source,
             widgets.HBox([self._w_run, self._w_rerun, self._w_export]),
             self._progress.widget,
+            self._w_status,
             self._w_findings,
             self._w_report,
         ]

@@ -123,7 +123,7 @@ class Walkthrough:
             text = _MODE_TEXT.get(mode, f"Mode: {mode}.")
         self._w_header.value = (
             f'<div class="akv-mode akv-mode-{html.escape(mode or "unknown")}">'
-            f"<b>Key Vault onboarding kit.</b> {html.escape(text)}</div>"
+            f"{html.escape(text)}</div>"
         )
 
     def text(self) -> str:
