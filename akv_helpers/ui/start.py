@@ -126,7 +126,7 @@ def _environment_html(statuses: list[PackageStatus]) -> str:
     return table_html(("package", "version", "status"), rows) + summary
 
 
-# The render check replaced an earlier check of this name.
+# `widgets_check` is the render check's former name, kept for code that calls it.
 widgets_check = render_check
 
 

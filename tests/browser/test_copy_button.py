@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 
 import pytest
+from lab_driver import CHROMIUM_ARGS
+from playwright.sync_api import Page, Playwright
 
 from akv_helpers.ui._render import command_block, copy_button
 
-pytestmark = pytest.mark.browser
+# The browser tests share one Playwright driver per process, which the sync API
+# allows only once, so this file runs with them.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 HOSTILE = "\"'></button><script>window.injected = 1</script>`${x}` \\ end"
-CHROMIUM = os.environ.get("AKV_CHROMIUM", "/usr/bin/chromium")
-# --no-sandbox because tests may run as root; the others keep Chromium off the
-# network, which the page does not need.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
-
 # Records what the page writes to the clipboard, through the Clipboard API or
 # through the execCommand fallback, instead of touching the system clipboard.
 RECORDER = """
@@ -44,19 +35,16 @@ document.execCommand = (command) => {
 
 
 @pytest.fixture(scope="module")
-def page() -> Iterator[object]:
-    if shutil.which(CHROMIUM) is None:
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context()
-        context.add_init_script(RECORDER)
-        yield context.new_page()
-        browser.close()
+def copy_page(
+    playwright_instance: Playwright, chromium_executable: str
+) -> Iterator[Page]:
+    browser = playwright_instance.chromium.launch(
+        executable_path=chromium_executable, args=CHROMIUM_ARGS
+    )
+    context = browser.new_context()
+    context.add_init_script(RECORDER)
+    yield context.new_page()
+    browser.close()
 
 
 # A loopback origin is a secure context, which the Clipboard API needs. The
@@ -64,7 +52,7 @@ def page() -> Iterator[object]:
 PAGE_URL = "http://127.0.0.1:9/copy.html"
 
 
-def show(page, fragment: str) -> None:  # type: ignore[no-untyped-def]
+def show(page: Page, fragment: str) -> None:
     body = f"<html><body>{fragment}</body></html>"
     page.unroute(PAGE_URL)
     page.route(
@@ -75,7 +63,8 @@ def show(page, fragment: str) -> None:  # type: ignore[no-untyped-def]
     assert page.evaluate("window.isSecureContext")
 
 
-def test_copy_clipboard_api_gets_value(page) -> None:  # type: ignore[no-untyped-def]
+def test_copy_clipboard_api_gets_value(copy_page: Page) -> None:
+    page = copy_page
     show(page, copy_button(HOSTILE, "principal ID"))
 
     page.click("button.akv-copy")
@@ -86,7 +75,8 @@ def test_copy_clipboard_api_gets_value(page) -> None:  # type: ignore[no-untyped
     assert page.inner_text("button.akv-copy") == "Copied"
 
 
-def test_copy_label_back_after_two_seconds(page) -> None:  # type: ignore[no-untyped-def]
+def test_copy_label_back_after_two_seconds(copy_page: Page) -> None:
+    page = copy_page
     show(page, copy_button("id-1", "ID"))
 
     page.click("button.akv-copy")
@@ -97,7 +87,8 @@ def test_copy_label_back_after_two_seconds(page) -> None:  # type: ignore[no-unt
     )
 
 
-def test_copy_falls_back_to_exec_command(page) -> None:  # type: ignore[no-untyped-def]
+def test_copy_falls_back_to_exec_command(copy_page: Page) -> None:
+    page = copy_page
     text = "az role assignment create \\\n  --scope '/subscriptions/x'\n"
     show(page, command_block(text, "grant command"))
     page.evaluate("window.useFallback = true")
