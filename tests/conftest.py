@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import is_cleared
 
 from akv_helpers.connection import (
     Connection,
@@ -17,27 +18,10 @@ from akv_helpers.connection import (
 )
 from akv_helpers.profile import Profile
 
-# Variables that would point the SDKs at a real tenant, a proxy or another CA bundle.
-_CLEARED_PREFIXES = ("AZURE_", "AKV_ONBOARD_", "MSI_", "IDENTITY_")
-_CLEARED_NAMES = (
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "NO_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-    "no_proxy",
-    "REQUESTS_CA_BUNDLE",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "CURL_CA_BUNDLE",
-)
-
 
 def _clear_environment() -> None:
     for name in list(os.environ):
-        if name.startswith(_CLEARED_PREFIXES) or name in _CLEARED_NAMES:
+        if is_cleared(name):
             del os.environ[name]
 
 
@@ -65,7 +49,7 @@ def sim(kit_home: Path) -> Iterator[SimulatorEndpoint]:
     """Start the simulator once for the session, in `kit_home`, and stop it."""
     with pytest.MonkeyPatch.context() as patch:
         for name in list(os.environ):
-            if name.startswith(_CLEARED_PREFIXES) or name in _CLEARED_NAMES:
+            if is_cleared(name):
                 patch.delenv(name)
         endpoint = ensure_simulator(kit_home)
     yield endpoint

@@ -17,6 +17,7 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner, Result
+from support import state_canaries
 
 from akv_helpers.cli import main, running_simulator, several_identities_error
 from akv_helpers.connection import SimulatorEndpoint
@@ -31,20 +32,7 @@ ASSIGNMENT_SUFFIX = "/providers/Microsoft.Authorization/roleAssignments/"
 
 def canaries(kit_home: Path) -> list[str]:
     """Return every canary value in the simulator's state file."""
-    state = json.loads((kit_home / "simulator" / "state.json").read_text())
-    found: list[str] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, str) and value.startswith("AKVSIM-CANARY-"):
-            found.append(value)
-        elif isinstance(value, dict):
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-
-    walk(state)
+    found = state_canaries(kit_home)
     assert found, "the state file holds no canary"
     return found
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
+from support import is_cleared
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
@@ -41,22 +42,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
-# Variables that would point the SDKs at a real tenant, a proxy or another CA bundle.
-_CLEARED_PREFIXES = ("AZURE_", "AKV_ONBOARD_", "MSI_", "IDENTITY_", "PYTEST_")
-_CLEARED_NAMES = {
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "NO_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-    "no_proxy",
-    "REQUESTS_CA_BUNDLE",
-    "SSL_CERT_FILE",
-    "SSL_CERT_DIR",
-    "CURL_CA_BUNDLE",
-}
+# pytest's own variables would make JupyterLab's kernels think they run under a test.
+_CLEARED_PYTEST_PREFIX = "PYTEST_"
 
 # JupyterLab settings that keep pop-ups and lazy rendering out of the tests: no
 # news or update notifications over the cells, and every cell in the DOM.
@@ -80,7 +67,7 @@ def browser_environment() -> dict[str, str]:
     return {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith(_CLEARED_PREFIXES) and name not in _CLEARED_NAMES
+        if not is_cleared(name) and not name.startswith(_CLEARED_PYTEST_PREFIX)
     }
 
 

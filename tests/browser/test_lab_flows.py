@@ -11,11 +11,11 @@ import json
 import re
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 from lab_driver import BIN, LabServer, Notebook, Screenshots, button, kit_environment
 from playwright.sync_api import Locator, Page, expect
+from support import state_canaries
 
 from akv_helpers.connection import SimulatorEndpoint
 from akv_helpers.profile import IdentityRef, Profile, save_profile
@@ -63,20 +63,7 @@ def write_profile(home: Path, *, identity: bool, secret: bool) -> None:
 
 def canaries(home: Path) -> list[str]:
     """Return every canary value in the simulator's state file."""
-    state = json.loads((home / "simulator" / "state.json").read_text())
-    found: list[str] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, str) and value.startswith(seed.CANARY_PREFIX):
-            found.append(value)
-        elif isinstance(value, dict):
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-
-    walk(state)
+    found = state_canaries(home)
     assert found, "the state file holds no canary"
     return found
 

@@ -6,9 +6,9 @@ import json
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from support import state_canaries
 
 from akv_helpers.connection import ARM_SCOPE, Connection, SimulatorEndpoint
 from akv_helpers.diagnose import Diagnosis, DiagnosisInputs, Status, diagnose
@@ -67,20 +67,8 @@ def kit_profile(kit_home: Path) -> Iterator[Profile]:
 
 
 def _canaries(kit_home: Path) -> list[str]:
-    state = json.loads((kit_home / "simulator" / "state.json").read_text())
-    found: list[str] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, str) and value.startswith("AKVSIM-CANARY-"):
-            found.append(value)
-        elif isinstance(value, dict):
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-
-    walk(state)
+    """Return every canary value in the simulator's state file."""
+    found = state_canaries(kit_home)
     return found
 
 

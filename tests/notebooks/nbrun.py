@@ -15,6 +15,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import nbformat
 from nbclient import NotebookClient
@@ -124,3 +125,26 @@ def run_notebook(
         raise
     executed.results = _results(notebook, first)
     return executed
+
+
+def execute_printing(client: Any, code: str, timeout: float = CELL_TIMEOUT) -> str:
+    """Run `code` through a blocking kernel client and return what it printed.
+
+    Raises
+    ------
+    AssertionError
+        With the kernel's traceback, when the code raised.
+    """
+    message_id = client.execute(code)
+    printed = []
+    while True:
+        message = client.get_iopub_msg(timeout=timeout)
+        if message["parent_header"].get("msg_id") != message_id:
+            continue
+        kind = message["msg_type"]
+        if kind == "stream":
+            printed.append(message["content"]["text"])
+        elif kind == "error":
+            raise AssertionError("\n".join(message["content"]["traceback"]))
+        elif kind == "status" and message["content"]["execution_state"] == "idle":
+            return "".join(printed)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from jupyter_client.manager import KernelManager
+from nbrun import execute_printing
 from test_notebook_steps import save_identity_profile
 
 from akv_helpers.connection import SimulatorEndpoint
@@ -37,19 +38,7 @@ def kernel(notebook_home: Path) -> Iterator[KernelManager]:
 
 def _execute(client, code: str) -> str:
     """Run `code` in the kernel and return what it printed."""
-    message_id = client.execute(code)
-    printed = []
-    while True:
-        message = client.get_iopub_msg(timeout=TIMEOUT)
-        if message["parent_header"].get("msg_id") != message_id:
-            continue
-        kind = message["msg_type"]
-        if kind == "stream":
-            printed.append(message["content"]["text"])
-        elif kind == "error":
-            raise AssertionError("\n".join(message["content"]["traceback"]))
-        elif kind == "status" and message["content"]["execution_state"] == "idle":
-            return "".join(printed)
+    return execute_printing(client, code, TIMEOUT)
 
 
 def _click(client, model_id: str) -> str:

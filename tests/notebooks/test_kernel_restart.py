@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
+from nbrun import execute_printing
 
 from akv_helpers.profile import load_profile
 
@@ -37,19 +38,7 @@ class Kernel:
 
     def run(self, code: str) -> str:
         """Run `code` and return what it printed."""
-        message_id = self.client.execute(code)
-        printed = []
-        while True:
-            message = self.client.get_iopub_msg(timeout=TIMEOUT)
-            if message["parent_header"].get("msg_id") != message_id:
-                continue
-            kind = message["msg_type"]
-            if kind == "stream":
-                printed.append(message["content"]["text"])
-            elif kind == "error":
-                raise AssertionError("\n".join(message["content"]["traceback"]))
-            elif kind == "status" and message["content"]["execution_state"] == "idle":
-                return "".join(printed)
+        return execute_printing(self.client, code, TIMEOUT)
 
     def run_notebook(self, name: str) -> None:
         """Run the code cells of notebook `name` as they are stored."""

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterator
-from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
+from panel_support import PRINCIPAL, SECRET, copied_values, identity, timer_threads
 
 from akv_helpers import grant_templates
-from akv_helpers.connection import Connection, RetrySettings, SimulatorEndpoint, connect
-from akv_helpers.profile import IdentityRef, Profile, save_profile
+from akv_helpers.connection import Connection, SimulatorEndpoint
+from akv_helpers.profile import Profile, save_profile
 from akv_helpers.propagation import AccessWait
 from akv_helpers.ui._text import html_to_text
 from akv_helpers.ui.grant import (
@@ -22,56 +19,9 @@ from akv_helpers.ui.grant import (
     _access_html,
 )
 
-SECRET = "https://kv-demo.vault.azure.net/secrets/db-pass"
-PRINCIPAL = "bbbbbbbb-0000-4000-8000-000000000002"
-CLIENT = "aaaaaaaa-0000-4000-8000-000000000001"
-FAST = RetrySettings(backoff_factor=0.01, principal_not_found_backoff=0.02)
-
-
-class _Buttons(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.copied: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        if tag == "button" and values.get("class") == "akv-copy":
-            self.copied.append(values.get("data-copy") or "")
-
-
-def copied_values(fragment: str) -> list[str]:
-    parser = _Buttons()
-    parser.feed(fragment)
-    return parser.copied
-
 
 def text(fragment: str) -> str:
     return html_to_text(fragment)
-
-
-def identity(principal_id: str = PRINCIPAL) -> IdentityRef:
-    return IdentityRef(
-        name="userflyterole",
-        resource_group="rg-union-dp",
-        resource_id=(
-            "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/"
-            "rg-union-dp/providers/Microsoft.ManagedIdentity/userAssignedIdentities/"
-            "userflyterole"
-        ),
-        client_id=CLIENT,
-        principal_id=principal_id,
-    )
-
-
-@pytest.fixture
-def profile_home(kit_home: Path) -> Iterator[Path]:
-    yield kit_home
-    (kit_home / "profile.json").unlink(missing_ok=True)
-
-
-@pytest.fixture
-def fast_connection(fresh_sim: SimulatorEndpoint, profile_home: Path) -> Connection:
-    return connect(Profile(mode="simulator"), retry=FAST)
 
 
 def make_panel(
@@ -87,10 +37,6 @@ def make_panel(
     panel = GrantPanel(connection, access_timeout=access_timeout)
     panel._w_secret.value = SECRET
     return panel
-
-
-def timer_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "akv-progress-timer"]
 
 
 def test_grant_waits_until_readable(fast_connection: Connection) -> None:

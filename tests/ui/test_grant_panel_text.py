@@ -3,46 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from panel_support import SECRET, identity
 
-from akv_helpers.connection import Connection, RetrySettings, SimulatorEndpoint, connect
-from akv_helpers.profile import IdentityRef, Profile, load_profile, save_profile
+from akv_helpers.connection import Connection
+from akv_helpers.profile import Profile, load_profile, save_profile
 from akv_helpers.ui import _render_check
 from akv_helpers.ui.grant import GrantPanel
 
-SECRET = "https://kv-demo.vault.azure.net/secrets/db-pass"
 OTHER_SECRET = "https://kv-demo.vault.azure.net/secrets/api-key"
-PRINCIPAL = "bbbbbbbb-0000-4000-8000-000000000002"
-CLIENT = "aaaaaaaa-0000-4000-8000-000000000001"
-FAST = RetrySettings(backoff_factor=0.01, principal_not_found_backoff=0.02)
-
-
-def identity(principal_id: str = PRINCIPAL) -> IdentityRef:
-    return IdentityRef(
-        name="userflyterole",
-        resource_group="rg-union-dp",
-        resource_id=(
-            "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/"
-            "rg-union-dp/providers/Microsoft.ManagedIdentity/userAssignedIdentities/"
-            "userflyterole"
-        ),
-        client_id=CLIENT,
-        principal_id=principal_id,
-    )
-
-
-@pytest.fixture
-def profile_home(kit_home: Path) -> Iterator[Path]:
-    yield kit_home
-    (kit_home / "profile.json").unlink(missing_ok=True)
-
-
-@pytest.fixture
-def fast_connection(fresh_sim: SimulatorEndpoint, profile_home: Path) -> Connection:
-    return connect(Profile(mode="simulator"), retry=FAST)
 
 
 @pytest.fixture
