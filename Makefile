@@ -17,6 +17,7 @@ $(BIN)/python:
 
 # Reinstall only when a requirements file or the package metadata changes.
 $(VENV)/.runtime-installed: $(BIN)/python requirements.txt constraints.txt pyproject.toml
+	@echo "Installing the pinned packages into $(VENV); this takes a minute or two."
 	$(PIP) install --quiet -r requirements.txt -c constraints.txt
 	$(PIP) install --quiet --no-deps -e .
 	touch $@
@@ -33,8 +34,9 @@ dev: $(VENV)/.dev-installed
 # JupyterLab on the first notebook.
 lab: venv
 	$(BIN)/akv-onboard lab-prepare
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(JUPYTER_PORT) \
-		--ServerApp.root_dir=notebooks $(JUPYTER_ROOT_FLAG) notebooks/00-start-here.ipynb
+	$(BIN)/jupyter lab --config=jupyter_lab_config.py --ServerApp.ip=127.0.0.1 \
+		--ServerApp.port=$(JUPYTER_PORT) --ServerApp.root_dir=notebooks \
+		$(JUPYTER_ROOT_FLAG) notebooks/00-start-here.ipynb
 
 # Serve the same walk-through as a Voilà app on 127.0.0.1, code cells hidden; it
 # prepares the simulator as `lab` does. Voilà 0.5 has no root check of its own, so

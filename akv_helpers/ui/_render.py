@@ -126,10 +126,11 @@ def table_html(
     str
         An HTML ``table``.
     """
-    # Long resource IDs wrap anywhere, so that the table fits the panel.
+    # Words wrap between words; only the long IDs, in `_cell_text`, wrap at any
+    # character, so that the table fits the panel without splitting words.
     cell_style = (
         'style="text-align:left;vertical-align:top;padding:2px 8px;'
-        'border:1px solid #d0d7de;overflow-wrap:anywhere"'
+        'border:1px solid #d0d7de;overflow-wrap:break-word"'
     )
     copied = set(copy_columns)
     head = "".join(f"<th {cell_style}>{html.escape(h)}</th>" for h in headers)
@@ -157,8 +158,21 @@ def _cell_text(cell: object, whole: bool = False) -> str:
     text = str(cell)
     limit = max(len(text), MAX_DISPLAYED_CHARACTERS) if whole else None
     if limit is None:
-        return html.escape(displayable(text))
-    return html.escape(displayable(text, limit))
+        escaped = html.escape(displayable(text))
+    else:
+        escaped = html.escape(displayable(text, limit))
+    if _is_long_token(text):
+        return f'<span style="word-break:break-all">{escaped}</span>'
+    return escaped
+
+
+# A value without spaces that is this long, such as a resource ID or a GUID,
+# may break at any character; shorter words keep their letters together.
+_LONG_TOKEN_LENGTH = 24
+
+
+def _is_long_token(text: str) -> bool:
+    return len(text) >= _LONG_TOKEN_LENGTH and not any(c.isspace() for c in text)
 
 
 def definition_list(

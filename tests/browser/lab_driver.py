@@ -175,6 +175,8 @@ def start_lab(
     command = [
         str(BIN / "jupyter"),
         "lab",
+        # The settings of `make lab`: first notebook, no outputs on disk.
+        f"--config={REPO / 'jupyter_lab_config.py'}",
         "--no-browser",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",

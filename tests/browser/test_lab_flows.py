@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -205,6 +206,22 @@ def test_grant_notebook(lab: LabServer, home: Path, lab_page: Page, shots: Scree
     second = _grant(panel, "Already granted:")
     shots.take("already-granted", panel)
     assert second == first
+
+    # Saving keeps the outputs on the page but writes none to disk.
+    path = lab.root / "02-grant-access.ipynb"
+    written = path.stat().st_mtime_ns
+    notebook.menu("File", "Save Notebook")
+    deadline = time.monotonic() + 30
+    while path.stat().st_mtime_ns == written:
+        assert time.monotonic() < deadline, "JupyterLab did not save the notebook"
+        lab_page.wait_for_timeout(100)
+    expect(panel).to_contain_text("Already granted:")
+    saved = json.loads(path.read_text())
+    code_cells = [cell for cell in saved["cells"] if cell["cell_type"] == "code"]
+    assert code_cells
+    assert all(cell["outputs"] == [] for cell in code_cells)
+    assert all(cell["execution_count"] is None for cell in code_cells)
+    assert seed.IDENTITY_PRINCIPAL_ID not in json.dumps(saved)
 
     # A kernel restart must leave a panel that works from the saved profile.
     notebook.mark_outputs_stale()
