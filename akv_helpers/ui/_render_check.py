@@ -22,6 +22,7 @@ import secrets
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from importlib import metadata
 from typing import Any
 
@@ -41,6 +42,10 @@ __all__ = [
 TEXT_MODE_VARIABLE = "AKV_ONBOARD_TEXT_MODE"
 
 ANSWERED_TEXT = "Widgets render and answer the kernel."
+LATE_ANSWER_TEXT = (
+    "Widgets render and answer the kernel: the answer came after the check had "
+    "given up waiting."
+)
 
 # Plain text a front end shows in place of a widget it cannot render.
 WIDGETS_FALLBACK_TEXT = (
@@ -69,6 +74,10 @@ _POLL_SECONDS = 0.2
 # Set by `set_text_mode` or by a render check that got no answer; None until then.
 _text_mode_setting: bool | None = None
 
+# The render check that switched text mode on because it got no answer, so that
+# its late answer may switch it off again. None once `set_text_mode` was called.
+_text_mode_switched_by: RenderCheck | None = None
+
 
 def text_mode() -> bool:
     """Tell whether the panels of this kernel show themselves as text.
@@ -93,8 +102,18 @@ def set_text_mode(on: bool) -> None:
         True to make every panel print itself as text after an action called
         from code, and display as text only.
     """
-    global _text_mode_setting
+    global _text_mode_setting, _text_mode_switched_by
     _text_mode_setting = on
+    _text_mode_switched_by = None
+
+
+def _switch_text_mode_on(check: RenderCheck) -> None:
+    """Switch text mode on for `check`, noting the check if it was off before."""
+    global _text_mode_setting, _text_mode_switched_by
+    was_on = text_mode()
+    _text_mode_setting = True
+    if not was_on:
+        _text_mode_switched_by = check
 
 
 def render_check(idle_seconds: float = 3.0) -> RenderCheck:
@@ -104,7 +123,10 @@ def render_check(idle_seconds: float = 3.0) -> RenderCheck:
     end answers, the line reads "OK: widgets render and answer the kernel.".
     When the kernel has been idle for `idle_seconds` without an answer, the
     check prints why and how to fix it into the cell's output, and switches
-    this kernel to text mode (`text_mode`).
+    this kernel to text mode (`text_mode`). An answer that comes later still
+    counts: the check then switches text mode off again, unless
+    `set_text_mode` or ``AKV_ONBOARD_TEXT_MODE`` turned it on, and prints into
+    the same cell that widgets answered after all.
 
     Parameters
     ----------
@@ -146,10 +168,17 @@ class RenderCheck:
         )
         self.widget = widgets.VBox([self._w_status, self._w_source, self._w_target])
         self._watch: _IdleWatch | None = None
+        # Header of the cell that displayed the check, whose output gets the
+        # check's messages.
+        self._cell_parent: dict[str, Any] = {}
 
     @property
     def answered(self) -> bool | None:
-        """True once the front end answered, False after none came, else None."""
+        """Outcome: True once the front end answered, False while none came.
+
+        None until either. An answer after the idle timeout turns False into
+        True.
+        """
         with self._lock:
             return self._outcome
 
@@ -167,28 +196,45 @@ class RenderCheck:
         with self._lock:
             if self._watch is not None or self._outcome is not None:
                 return
-            self._watch = _IdleWatch(self.idle_seconds, self._on_idle)
+            self._cell_parent = _stdout_parent()
+            self._watch = _IdleWatch(
+                self.idle_seconds, self._on_idle, self._cell_parent
+            )
         self._watch.start()
 
     def _on_target_change(self, change: dict[str, Any]) -> None:
         if change["new"] != self._w_source.value:
             return
         with self._lock:
-            if self._outcome is not None:
+            if self._outcome is True:
                 return
+            late = self._outcome is False
             self._outcome = True
         if self._watch is not None:
             self._watch.stop()
+        if late:
+            self._on_late_answer()
+            return
         if os.environ.get(TEXT_MODE_VARIABLE, "") != "1":
             set_text_mode(False)
         self._w_status.value = status_line("ok", ANSWERED_TEXT)
+
+    def _on_late_answer(self) -> None:
+        # A slow front end (a remote hub loading the widget manager for the
+        # first time) answers after the idle timeout has switched text mode on.
+        if _text_mode_switched_by is self:
+            set_text_mode(False)
+        self._w_status.value = status_line("ok", LATE_ANSWER_TEXT)
+        with _printing_into(self._cell_parent):
+            print(late_answer_text(text_mode()))
+            sys.stdout.flush()
 
     def _on_idle(self) -> None:
         with self._lock:
             if self._outcome is not None:
                 return
             self._outcome = False
-        set_text_mode(True)
+        _switch_text_mode_on(self)
         self._w_status.value = status_line(
             "warning",
             "The front end did not answer the render check: this kernel is in "
@@ -249,6 +295,41 @@ def no_answer_text(idle_seconds: float) -> str:
     return "\n".join(lines)
 
 
+def late_answer_text(still_text_mode: bool) -> str:
+    """Return the message of a render check whose answer came after the timeout.
+
+    Parameters
+    ----------
+    still_text_mode
+        Whether the kernel stays in text mode, because `set_text_mode` or
+        ``AKV_ONBOARD_TEXT_MODE`` turned it on rather than the check.
+
+    Returns
+    -------
+    str
+        The message, as plain text.
+    """
+    first = (
+        "OK: widgets answered the render check after all. The front end was "
+        "slow to load its widget manager, and the kernel had already switched "
+        "to text mode."
+    )
+    if still_text_mode:
+        rest = (
+            "Text mode stays on because set_text_mode(True) or "
+            f"{TEXT_MODE_VARIABLE}=1 turned it on. Run "
+            "`from akv_helpers.ui import set_text_mode; set_text_mode(False)` to "
+            "display the panels as widgets."
+        )
+    else:
+        rest = (
+            "This kernel is out of text mode again, and the panels display as "
+            "widgets. Run the cell of a panel that printed itself as text again "
+            "to get its widgets."
+        )
+    return f"{first} {rest}"
+
+
 def _text_mode_calls() -> list[str]:
     return list(TEXT_MODE_CALLS)
 
@@ -268,13 +349,15 @@ class _IdleWatch:
     counts as idle from the start.
     """
 
-    def __init__(self, seconds: float, on_idle: Any) -> None:
+    def __init__(
+        self, seconds: float, on_idle: Any, cell_parent: dict[str, Any]
+    ) -> None:
         self._seconds = seconds
         self._on_idle = on_idle
         self._stopped = threading.Event()
         self._lock = threading.Lock()
         self._shell = _shell()
-        self._stdout_parent = _stdout_parent()
+        self._stdout_parent = cell_parent
         # The cell that displays the check is running when the watch starts.
         self._running = 1 if self._shell is not None and self._in_cell() else 0
         self._idle_since = time.monotonic()
@@ -319,21 +402,9 @@ class _IdleWatch:
             self._unregister()
 
     def _report(self) -> None:
-        # Print into the output of the cell that displayed the check, not into
-        # whichever cell runs last.
-        stdout: Any = sys.stdout
-        set_parent = getattr(stdout, "set_thread_parent", None)
-        token = (
-            set_parent(self._stdout_parent)
-            if set_parent and self._stdout_parent
-            else None
-        )
-        try:
+        with _printing_into(self._stdout_parent):
             self._on_idle()
-            stdout.flush()
-        finally:
-            if token is not None:
-                stdout.reset_thread_parent(token)
+            sys.stdout.flush()
 
     def _unregister(self) -> None:
         if self._shell is None:
@@ -344,6 +415,24 @@ class _IdleWatch:
         ):
             with contextlib.suppress(ValueError):
                 self._shell.events.unregister(event, callback)
+
+
+@contextlib.contextmanager
+def _printing_into(cell_parent: dict[str, Any]) -> Iterator[None]:
+    """Send what `print` writes to the output of the cell with `cell_parent`.
+
+    Without this, output from a thread or from a comm message handler goes to
+    whichever message the kernel handles at the time, not to the check's cell.
+    Outside ipykernel, or with an empty header, nothing changes.
+    """
+    stdout: Any = sys.stdout
+    set_parent = getattr(stdout, "set_thread_parent", None)
+    token = set_parent(cell_parent) if set_parent and cell_parent else None
+    try:
+        yield
+    finally:
+        if token is not None:
+            stdout.reset_thread_parent(token)
 
 
 def _shell() -> Any:

@@ -207,3 +207,92 @@ def test_no_answer_waits_for_idle(client):
         lambda m: m["msg_type"] == "stream" and WARNING in m["content"]["text"]
     )
     assert warning > sleep_idle
+
+
+LATE = "OK: widgets answered the render check after all."
+
+
+def widget_strings(recorder: Recorder) -> list[str]:
+    """Return every string value the kernel sent to a widget."""
+    return [
+        message["content"]["data"]["state"]["value"]
+        for message in recorder.messages
+        if message["msg_type"] == "comm_msg"
+        and isinstance(message["content"]["data"].get("state", {}).get("value"), str)
+    ]
+
+
+def test_late_answer_leaves_text_mode(client):
+    recorder = Recorder(client)
+
+    check_id = run_cell(client, recorder, CHECK_CELL.format(idle=0.5))
+    recorder.read_until(lambda: WARNING in recorder.stdout(check_id), timeout=10)
+    before_id = run_cell(client, recorder, "print(check.answered, text_mode())")
+    _, target, value = recorder.check_models()
+    answer(client, target, value)
+    recorder.read_until(lambda: LATE in recorder.stdout(check_id), timeout=10)
+    after_id = run_cell(client, recorder, "print(check.answered, text_mode())")
+
+    assert recorder.stdout(before_id) == "False True\n"
+    assert recorder.stdout(after_id) == "True False\n"
+    printed = recorder.stdout(check_id)
+    assert "the panels display as widgets" in printed
+    assert printed.index(WARNING) < printed.index(LATE)
+    assert any("the answer came after" in s for s in widget_strings(recorder))
+
+
+def test_late_answer_wrong_value_ignored(client):
+    recorder = Recorder(client)
+
+    check_id = run_cell(client, recorder, CHECK_CELL.format(idle=0.5))
+    recorder.read_until(lambda: WARNING in recorder.stdout(check_id), timeout=10)
+    _, target, value = recorder.check_models()
+    answer(client, target, value + 1)
+    recorder.read_for(0.5)
+    state_id = run_cell(client, recorder, "print(check.answered, text_mode())")
+
+    assert recorder.stdout(state_id) == "False True\n"
+    assert LATE not in recorder.stdout(check_id)
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [
+        "from akv_helpers.ui import set_text_mode\nset_text_mode(True)",
+        "import os\nos.environ['AKV_ONBOARD_TEXT_MODE'] = '1'",
+    ],
+    ids=["set_text_mode", "variable"],
+)
+def test_late_answer_keeps_user_text_mode(client, setup):
+    recorder = Recorder(client)
+
+    run_cell(client, recorder, setup)
+    check_id = run_cell(client, recorder, CHECK_CELL.format(idle=0.5))
+    recorder.read_until(lambda: WARNING in recorder.stdout(check_id), timeout=10)
+    _, target, value = recorder.check_models()
+    answer(client, target, value)
+    recorder.read_until(lambda: LATE in recorder.stdout(check_id), timeout=10)
+    state_id = run_cell(client, recorder, "print(check.answered, text_mode())")
+
+    assert recorder.stdout(state_id) == "True True\n"
+    assert "Text mode stays on" in recorder.stdout(check_id)
+
+
+def test_late_answer_after_user_choice(client):
+    recorder = Recorder(client)
+
+    # The user turns text mode on by hand after the check has switched it on:
+    # the late answer must not undo that choice.
+    check_id = run_cell(client, recorder, CHECK_CELL.format(idle=0.5))
+    recorder.read_until(lambda: WARNING in recorder.stdout(check_id), timeout=10)
+    run_cell(
+        client,
+        recorder,
+        "from akv_helpers.ui import set_text_mode\nset_text_mode(True)",
+    )
+    _, target, value = recorder.check_models()
+    answer(client, target, value)
+    recorder.read_until(lambda: LATE in recorder.stdout(check_id), timeout=10)
+    state_id = run_cell(client, recorder, "print(check.answered, text_mode())")
+
+    assert recorder.stdout(state_id) == "True True\n"
