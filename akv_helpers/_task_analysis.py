@@ -23,6 +23,7 @@ from akv_helpers._task_code import (
     argument,
     call_name,
     constant_strings,
+    parse_written_secret_uri,
     secrets_get_calls,
     string_value,
 )
@@ -110,19 +111,19 @@ def _get_suggestion(name: str, version: str | None) -> str:
 def _check_get_call(
     read: SecretRead, requests: list[SecretRequest]
 ) -> list[TaskCodeFinding]:
-    match = _URI.match(read.name)
-    if match is not None:
-        name = match["name"].lower()
-        version = read.version or (
-            match["version"].lower() if match["version"] else None
-        )
+    identifier = parse_written_secret_uri(read.name)
+    if identifier is not None:
+        version = read.version.lower() if read.version else identifier.version
+        call = _get_suggestion(identifier.name, version)
+        reason = "the name is the segment after /secrets/ in the URI"
+        if version:
+            reason += ", and the version goes into group_version"
         return [
             TaskCodeFinding(
                 read.line,
                 f"secrets.get({read.name!r}) passes the secret URI, so flytekit looks "
                 "for a file path that never exists.",
-                f"Call {_get_suggestion(name, version)}: the name is the last "
-                "segment of the URI.",
+                f"Write {call} instead: {reason}.",
                 KIND_GET_WITH_URI,
             )
         ]

@@ -7,9 +7,12 @@ with the helpers here that read string literals and call arguments from it.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 
 from akv_helpers._task_lookup import INJECTOR_SECRETS_DIR
+from akv_helpers.errors import InvalidInputError
+from akv_helpers.secret_ids import SecretIdentifier, parse_secret_identifier
 
 __all__ = [
     "KIND_CASE_COLLISION",
@@ -25,6 +28,7 @@ __all__ = [
     "argument",
     "call_name",
     "constant_strings",
+    "parse_written_secret_uri",
     "secrets_get_calls",
     "string_value",
 ]
@@ -129,6 +133,38 @@ class TaskCodeReport:
     def of_kind(self, kind: str) -> list[TaskCodeFinding]:
         """Return the findings of one ``KIND_*``, in source order."""
         return [finding for finding in self.findings if finding.kind == kind]
+
+
+_SCHEME = re.compile(r"^\s*(?:https?://)?", re.IGNORECASE)
+_QUERY_OR_FRAGMENT = re.compile(r"[?#].*\Z", re.DOTALL)
+
+
+def parse_written_secret_uri(text: str) -> SecretIdentifier | None:
+    """Parse `text` as a Key Vault secret URI as a person may write it in code.
+
+    `parse_secret_identifier` does the parsing, so any letter case, surrounding
+    whitespace, a trailing slash, a version and the vault suffix of every cloud
+    in `akv_helpers.clouds` are accepted. Before it runs, a missing scheme or
+    ``http://`` becomes ``https://``, and a query string or fragment such as
+    ``?api-version=7.4`` is dropped.
+
+    Parameters
+    ----------
+    text
+        A string from task code, such as the argument of ``secrets.get``.
+
+    Returns
+    -------
+    SecretIdentifier or None
+        The vault, name and version, or ``None`` when `text` is not a secret
+        URI even in that loose sense.
+    """
+    candidate = _SCHEME.sub("https://", text.strip(), count=1)
+    candidate = _QUERY_OR_FRAGMENT.sub("", candidate)
+    try:
+        return parse_secret_identifier(candidate)
+    except InvalidInputError:
+        return None
 
 
 def constant_strings(tree: ast.Module) -> dict[str, str]:
