@@ -13,7 +13,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -155,14 +155,61 @@ def render_json(diagnosis: Diagnosis) -> str:
     return json.dumps(_report_data(diagnosis), indent=2, ensure_ascii=False) + "\n"
 
 
-def _cell(value: object) -> str:
+# Characters that start Markdown or HTML markup anywhere in a line. CommonMark
+# allows a backslash before any ASCII punctuation, and GFM tables read "\|" as
+# a pipe inside a cell, in a code span too.
+_INLINE_MARKUP = re.compile(r"([\\`*_\[\]<>&|~#])")
+# Text that starts a list item or a setext underline when it begins a line;
+# "#" and ">" are escaped everywhere by _INLINE_MARKUP.
+_BLOCK_START = re.compile(r"^([-+=])")
+_ORDERED_START = re.compile(r"^(\d+)([.)])")
+_BACKTICK_RUN = re.compile(r"`+")
+
+
+def _inline(value: object) -> str:
+    """Return `value` as Markdown text on one line that renders as written.
+
+    Whitespace, newlines included, is collapsed into single spaces.
+    """
     text = " ".join(str(value).split())
-    return text.replace("|", "\\|") if text else "—"
+    text = _INLINE_MARKUP.sub(r"\\\1", text)
+    text = _BLOCK_START.sub(r"\\\1", text)
+    return _ORDERED_START.sub(r"\1\\\2", text)
 
 
-def _code(value: object) -> str:
-    text = " ".join(str(value).split()).replace("`", "'")
-    return f"`{text}`" if text else "—"
+def _cell(value: object) -> str:
+    text = _inline(value)
+    return text if text else "—"
+
+
+def _longest_backtick_run(lines: Sequence[str]) -> int:
+    return max(
+        (len(run) for line in lines for run in _BACKTICK_RUN.findall(line)),
+        default=0,
+    )
+
+
+def _code(value: object, *, in_table: bool = False) -> str:
+    """Return `value` as a code span, with more backticks than any run inside it.
+
+    In a table cell, pipes are escaped, which GFM removes again inside code.
+    """
+    text = " ".join(str(value).split())
+    if not text:
+        return "—"
+    if in_table:
+        text = text.replace("|", "\\|")
+    fence = "`" * (_longest_backtick_run([text]) + 1)
+    if text.startswith("`") or text.endswith("`"):
+        text = f" {text} "
+    return f"{fence}{text}{fence}"
+
+
+def _fenced(lines: Sequence[str], info: str = "", indent: str = "") -> list[str]:
+    """Return `lines` as a fenced code block, its fence longer than any run inside."""
+    fence = "`" * max(3, _longest_backtick_run(lines) + 1)
+    body = [f"{indent}{line}" if line else "" for line in lines]
+    return [f"{indent}{fence}{info}", *body, f"{indent}{fence}"]
 
 
 def _table(header: tuple[str, str], rows: list[tuple[str, str]]) -> list[str]:
@@ -177,9 +224,9 @@ def _inputs_section(data: dict[str, Any]) -> list[str]:
         "given as source code" if inputs.get("task_source_given") else "none"
     )
     rows = [
-        ("Secret identifier", _code(inputs.get("identifier_text", ""))),
-        ("Identity given", _code(inputs.get("identity_text") or "")),
-        ("Principal ID given", _code(inputs.get("principal_id") or "")),
+        ("Secret identifier", _code(inputs.get("identifier_text", ""), in_table=True)),
+        ("Identity given", _code(inputs.get("identity_text") or "", in_table=True)),
+        ("Principal ID given", _code(inputs.get("principal_id") or "", in_table=True)),
         ("Task", _cell(task)),
     ]
     return ["## Inputs", "", *_table(("Input", "Value"), rows), ""]
@@ -190,7 +237,7 @@ def _resolved_section(data: dict[str, Any]) -> list[str]:
     lines = ["## Resolved IDs", ""]
     if not resolved:
         return [*lines, "The run resolved no IDs.", ""]
-    rows = [(key, _code(value)) for key, value in resolved.items()]
+    rows = [(key, _code(value, in_table=True)) for key, value in resolved.items()]
     return [*lines, *_table(("What", "Value"), rows), ""]
 
 
@@ -198,7 +245,8 @@ def _findings_table(findings: list[dict[str, Any]]) -> list[str]:
     lines = ["## Findings", "", "| Status | Check | Title |", "|---|---|---|"]
     for item in findings:
         status, title = _cell(item["status"]), _cell(item["title"])
-        lines.append(f"| {status} | {_code(item['id'])} | {title} |")
+        check_id = _code(item["id"], in_table=True)
+        lines.append(f"| {status} | {check_id} | {title} |")
     return [*lines, ""]
 
 
@@ -210,26 +258,26 @@ def _markdown_field(label: str, text: str) -> list[str]:
     first, rest = blocks[0], blocks[1:]
     lines: list[str] = []
     if first.kind == "prose":
-        lines.append(f"- **{label}:** {' '.join(first.lines[0].split())}")
+        lines.append(f"- **{label}:** {_inline(first.lines[0])}")
     else:
         lines.append(f"- **{label}:**")
         rest = blocks
     for block in rest:
         lines.append("")
         if block.kind == "prose":
-            lines.append("  " + " ".join(block.lines[0].split()))
+            lines.append("  " + _inline(block.lines[0]))
         elif block.kind == "list":
-            lines.extend(f"  {line}" for line in block.lines)
+            lines.extend(f"  - {_inline(line[2:])}" for line in block.lines)
         else:
-            fence = "~~~~" if any("```" in line for line in block.lines) else "```"
-            body = [f"  {line}" if line else "" for line in block.lines]
-            lines.extend([f"  {fence}", *body, f"  {fence}"])
+            lines.extend(_fenced(block.lines, indent="  "))
     return lines
 
 
 def _finding_details(item: dict[str, Any]) -> list[str]:
+    status = _inline(item["status"].capitalize())
+    title = _inline(item["title"])
     lines = [
-        f"### {item['status'].capitalize()}: {item['title']} ({_code(item['id'])})",
+        f"### {status}: {title} ({_code(item['id'])})",
         "",
         *_markdown_field("Observed", item["observed"]),
         *_markdown_field("Expected", item["expected"]),
@@ -238,10 +286,12 @@ def _finding_details(item: dict[str, Any]) -> list[str]:
         lines.extend(_markdown_field("Fix", item["fix"]))
     evidence: dict[str, str] = item["evidence"]
     if evidence:
-        shown = "; ".join(f"{key}: {_code(value)}" for key, value in evidence.items())
+        shown = "; ".join(
+            f"{_inline(key)}: {_code(value)}" for key, value in evidence.items()
+        )
         lines.append(f"- **Evidence:** {shown}")
     if item["commands"]:
-        lines.extend(["", "```sh", *item["commands"], "```"])
+        lines.extend(["", *_fenced(item["commands"], "sh")])
     return [*lines, ""]
 
 
@@ -274,9 +324,9 @@ def _changes_section(changes: list[dict[str, Any]]) -> list[str]:
         made = "created by the kit" if change.get("created_by_kit") else "found"
         rows = [
             ("Kind", _cell(change.get("kind", "role assignment"))),
-            ("Assignment ID", _code(change.get("assignment_id", ""))),
-            ("Scope", _code(change.get("scope", ""))),
-            ("Principal ID", _code(change.get("principal_id", ""))),
+            ("Assignment ID", _code(change.get("assignment_id", ""), in_table=True)),
+            ("Scope", _code(change.get("scope", ""), in_table=True)),
+            ("Principal ID", _code(change.get("principal_id", ""), in_table=True)),
             ("Role", _cell(change.get("role", ""))),
             ("Origin", _cell(made)),
         ]
@@ -284,7 +334,7 @@ def _changes_section(changes: list[dict[str, Any]]) -> list[str]:
         commands = change.get("commands") or []
         if commands:
             lines.extend(
-                ["Commands to repeat, check or undo it:", "", "```sh", *commands, "```"]
+                ["Commands to repeat, check or undo it:", "", *_fenced(commands, "sh")]
             )
         lines.append("")
     return lines
@@ -307,12 +357,15 @@ def render_markdown(diagnosis: Diagnosis) -> str:
     """
     data = _report_data(diagnosis)
     counts = ", ".join(f"{n} {status}" for status, n in data["counts"].items() if n)
-    verdict = data["verdict"]
+    summary = (
+        f"Run at {data['started_at'] or 'an unknown time'} in {data['mode']} mode, "
+        f"in {data['duration_seconds']:.1f} s. {data['verdict']} Findings: "
+        f"{counts or 'none'}."
+    )
     lines = [
         f"# {_TITLE}",
         "",
-        f"Run at {data['started_at'] or 'an unknown time'} in {data['mode']} mode, "
-        f"in {data['duration_seconds']:.1f} s. {verdict} Findings: {counts or 'none'}.",
+        _inline(summary),
         "",
         *_inputs_section(data),
         *_resolved_section(data),

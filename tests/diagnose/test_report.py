@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -273,3 +275,119 @@ def test_markdown_details_skip_plain_not_applicable(
     assert "(`vault.private-link`)" in details
     assert "az network private-endpoint-connection list" in details
     assert "(`secret.version-missing`)" not in details
+
+
+# Markup a task path or a finding text may carry: a table pipe, an HTML tag,
+# code-span backticks, a Markdown link and emphasis, and a newline.
+MARKUP = "a|b <b>bold</b> `tick` ``two`` [link](x) *em* &amp;\n1. next line"
+FLAT_MARKUP = " ".join(MARKUP.split())
+TASK_PATH = "/work/task|<b>x</b>`y`\n.py"
+
+
+def _markup_diagnosis() -> Diagnosis:
+    finding = Finding(
+        "task.markup",
+        f"Title {MARKUP}",
+        Status.FAILED,
+        f"Observed {MARKUP}",
+        f"Expected {FLAT_MARKUP}",
+        fix=f"Fix {MARKUP}\n\nRun this:\n- item {MARKUP.splitlines()[0]}",
+        evidence={"task file": TASK_PATH, f"key {MARKUP}": f"{MARKUP} {FAKE_JWT}"},
+        commands=("echo '```' | cat", f"echo {FAKE_JWT}"),
+    )
+    return Diagnosis(
+        DiagnosisInputs(
+            identifier_text=f"{SECRET}`|<b>",
+            identity_text=MARKUP,
+            task_path=TASK_PATH,
+        ),
+        resolved={f"vault {MARKUP}": f"{MARKUP} Bearer {FAKE_JWT}"},
+        findings=[finding],
+        changes=[{"kind": MARKUP, "scope": MARKUP, "role": MARKUP}],
+    )
+
+
+def _unescaped_pipes(line: str) -> int:
+    """Count the pipes GFM reads as cell borders: those without a backslash."""
+    return sum(
+        1
+        for position, character in enumerate(line)
+        if character == "|" and (position == 0 or line[position - 1] != "\\")
+    )
+
+
+def test_markdown_tables_keep_columns() -> None:
+    text = render_markdown(_markup_diagnosis())
+
+    tables: list[list[str]] = [[]]
+    for line in text.splitlines():
+        if line.startswith("|"):
+            tables[-1].append(line)
+        elif tables[-1]:
+            tables.append([])
+    tables = [table for table in tables if table]
+    assert len(tables) == 4
+    for table in tables:
+        columns = _unescaped_pipes(table[0])
+        for row in table:
+            assert _unescaped_pipes(row) == columns, row
+
+
+def test_markdown_escapes_raw_html() -> None:
+    text = render_markdown(_markup_diagnosis())
+
+    outside_code = re.sub(r"(?ms)^ *```.*?^ *```$", "", text)
+    assert "<b>" not in re.sub(r"(`+).*?\1", "", outside_code)
+    assert "\\<b\\>" in text
+    assert "eyJ" not in text
+    assert "AKVSIM-CANARY-" not in text
+
+
+def _html_cells(html: str) -> list[list[str]]:
+    rows = re.findall(r"(?s)<tr>(.*?)</tr>", html)
+    return [re.findall(r"(?s)<t[dh]>(.*?)</t[dh]>", row) for row in rows]
+
+
+def _html_text(fragment: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment))
+
+
+def test_markdown_renders_values_as_written() -> None:
+    markdown_it = pytest.importorskip("markdown_it")
+    renderer = markdown_it.MarkdownIt("commonmark").enable("table")
+
+    rendered = renderer.render(render_markdown(_markup_diagnosis()))
+
+    assert "<b>" not in rendered
+    assert "<a " not in rendered
+    assert "<em>" not in rendered
+    assert "<ol" not in rendered
+    tables = re.findall(r"(?s)<table>.*?</table>", rendered)
+    assert len(tables) == 4
+    for table in tables:
+        cells = _html_cells(table)
+        assert {len(row) for row in cells} == {len(cells[0])}, cells
+    inputs = dict(
+        (_html_text(left), _html_text(right)) for left, right in _html_cells(tables[0])
+    )
+    assert inputs["Task"] == " ".join(TASK_PATH.split())
+    assert inputs["Secret identifier"] == f"{SECRET}`|<b>"
+    assert inputs["Identity given"] == FLAT_MARKUP
+    findings_row = _html_cells(tables[2])[1]
+    assert _html_text(findings_row[2]) == f"Title {FLAT_MARKUP}"
+    change_rows = {_html_text(left): right for left, right in _html_cells(tables[3])}
+    assert _html_text(change_rows["Scope"]) == FLAT_MARKUP
+    assert (
+        f"<code>{html.escape(FLAT_MARKUP, quote=False)}</code>"
+        in (change_rows["Scope"])
+    )
+    heading = re.search(r"<h3>(.*?)</h3>", rendered)
+    assert heading is not None
+    assert _html_text(heading.group(1)) == f"Failed: Title {FLAT_MARKUP} (task.markup)"
+    text = _html_text(rendered)
+    assert f"Expected: Expected {FLAT_MARKUP}" in text
+    # Text on several lines is shown as a code block, line for line.
+    assert f"Fix {MARKUP}\n" in text
+    assert f"item {MARKUP.splitlines()[0]}" in text
+    assert "echo '```' | cat" in text
+    assert "eyJ" not in rendered
