@@ -19,7 +19,7 @@ from akv_helpers.diagnose.facts import AssignmentRecord
 from akv_helpers.diagnose.findings import Finding, Status
 from akv_helpers.diagnose.runner import CheckContext, check
 from akv_helpers.diagnose.shared_facts import assignment_record
-from akv_helpers.grant_plan import GrantPlan, plan_grant
+from akv_helpers.grant_plan import GrantPlan, plan_grant, shell_join
 from akv_helpers.identifiers import filter_value, scope_contains
 from akv_helpers.roles import BUILTIN_ROLES, GET_SECRET_DATA_ACTION
 
@@ -85,6 +85,10 @@ def principal_exists(context: CheckContext) -> bool | None:
     if not directory.available:
         return None
     return principal.principal_id in directory.value
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def create_commands(context: CheckContext) -> tuple[str, ...]:
@@ -155,8 +159,9 @@ def check_missing(context: CheckContext) -> Finding:
     return context.finding(
         Status.FAILED,
         f"No role assignment at {describe_scope(scope)} or above lets principal "
-        f"{principal_id} read secret values ({len(_own(context))} "
-        "assignments of the principal listed at the vault).",
+        f"{principal_id} read secret values "
+        f"({_count(len(_own(context)), 'assignment')} of the principal listed at "
+        "the vault).",
         "Key Vault Secrets User on the secret, assigned to the identity's principal "
         "ID.",
         _grant_fix(
@@ -207,15 +212,32 @@ def check_role_cannot_read(context: CheckContext) -> Finding:
         f"{_why_cannot_read(item)}"
         for item in useless
     )
-    status = Status.WARNING if covering_assignments(context) else Status.FAILED
+    evidence = {item.assignment_id: item.role_guid for item in useless}
+    if covering_assignments(context):
+        # Another assignment already reads the secret, so granting again would
+        # change nothing; only removing the extra roles clears this warning.
+        return context.finding(
+            Status.WARNING,
+            f"The principal can read the secret through another assignment, and "
+            f"also has roles that cannot read secret values: {names}.",
+            "Only roles the identity needs; Key Vault Secrets User is enough to "
+            "read the secret.",
+            "Nothing is needed for the task. Remove the extra role assignments "
+            "(commands below) unless the identity needs them for something else.",
+            evidence=evidence,
+            commands=tuple(
+                shell_join("az", "role", "assignment", "delete", "--ids", key)
+                for key in evidence
+            ),
+        )
     return context.finding(
-        status,
+        Status.FAILED,
         f"The principal has roles that cannot read secret values: {names}.",
         "Key Vault Secrets User (4633458b-17de-408a-b874-0445c86b69e6), whose data "
         "actions include getSecret.",
         "Assign Key Vault Secrets User on the secret (command below); the other "
         "roles can stay if the identity needs them for something else.",
-        evidence={item.assignment_id: item.role_guid for item in useless},
+        evidence=evidence,
         commands=create_commands(context),
     )
 

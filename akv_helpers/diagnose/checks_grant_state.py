@@ -144,6 +144,16 @@ def check_propagating(context: CheckContext) -> Finding:
             "A grant that has taken effect.",
             evidence=evidence,
         )
+    if waited.status == "denied":
+        # Denied for a reason other than propagation, such as a disabled secret:
+        # waiting does not help, and the finding of that cause has the fix.
+        return context.finding(
+            Status.NOT_APPLICABLE,
+            f"The grant is young, but the read is denied for another reason: "
+            f"{waited.message}",
+            "A grant that has taken effect.",
+            evidence=evidence,
+        )
     return context.finding(
         Status.WARNING,
         f"Waiting for the grant to take effect: {waited.message}",

@@ -58,6 +58,10 @@ _MAX_REASONS = 3
 _COULD_NOT_CHECK_PREFIX = "Could not check: "
 
 
+def _checks(number: int) -> str:
+    return "1 check" if number == 1 else f"{number} checks"
+
+
 def is_decisive(finding_id: str) -> bool:
     """Tell whether the check `finding_id` decides if the task can read the secret.
 
@@ -248,7 +252,7 @@ class Diagnosis:
         unchecked = self.unchecked
         parts = []
         if failed:
-            parts.append(f"Problems found: {failed} check(s) failed.")
+            parts.append(f"Problems found: {_checks(failed)} failed.")
         if unchecked:
             reasons = list(
                 dict.fromkeys(
@@ -260,7 +264,7 @@ class Diagnosis:
             if len(reasons) > _MAX_REASONS:
                 shown += f"; and {len(reasons) - _MAX_REASONS} other reason(s)"
             parts.append(
-                f"Not confirmed: {len(unchecked)} check(s) that decide whether the "
+                f"Not confirmed: {_checks(len(unchecked))} that decide whether the "
                 f"task can read the secret could not be checked ({shown})."
             )
         return " ".join(parts) or "No check failed."

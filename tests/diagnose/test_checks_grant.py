@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from akv_helpers.assignments import grant, plan_grant
 from akv_helpers.connection import Connection, SimulatorEndpoint
 from akv_helpers.diagnose import DiagnosisInputs, Status, diagnose
+from akv_helpers.vaults import find_vault
 
 SECRET = "https://kv-demo.vault.azure.net/secrets/db-pass"
 PRINCIPAL = "bbbbbbbb-0000-4000-8000-000000000002"
@@ -97,3 +99,42 @@ def test_propagating_wait_succeeds(
     finding = _run(connection, wait=8.0).finding("grant.propagating")
     assert finding.status is Status.OK
     assert "taken effect" in finding.observed
+
+
+def test_extra_reader_role_with_read_grant(
+    fresh_sim: SimulatorEndpoint, connection: Connection
+) -> None:
+    fresh_sim.apply_scenarios(["healthy", "grant-reader-role"])
+
+    finding = _run(connection).finding("grant.role-cannot-read")
+
+    assert finding.status is Status.WARNING, finding.observed
+    assert "through another assignment" in finding.observed
+    assert "Nothing is needed for the task" in finding.fix
+    assert "Assign Key Vault Secrets User" not in finding.fix
+    assert finding.commands
+    assert all(
+        command.startswith("az role assignment delete --ids ")
+        for command in finding.commands
+    )
+    assert set(finding.evidence) == {
+        command.rsplit(" ", 1)[-1] for command in finding.commands
+    }
+
+
+def test_young_grant_denied_otherwise_no_wait(
+    fresh_sim: SimulatorEndpoint, connection: Connection
+) -> None:
+    vault = find_vault(connection, "kv-demo")
+    grant(
+        connection, plan_grant(connection.subscription_id, vault, "db-pass", PRINCIPAL)
+    )
+    fresh_sim.apply_scenario("secret-disabled")
+
+    diagnosis = _run(connection, wait=1.0)
+    propagating = diagnosis.finding("grant.propagating")
+
+    assert propagating.status is Status.NOT_APPLICABLE, propagating.observed
+    assert "denied for another reason" in propagating.observed
+    assert "Wait" not in propagating.fix
+    assert diagnosis.finding("secret.disabled").status is Status.FAILED

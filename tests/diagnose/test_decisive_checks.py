@@ -64,7 +64,8 @@ def test_unchecked_decisive_exit_one(
     assert diagnosis.unchecked
     assert diagnosis.exit_code == 1
     assert "No check failed" not in diagnosis.verdict
-    assert f"{len(diagnosis.unchecked)} check(s)" in diagnosis.verdict
+    count = len(diagnosis.unchecked)
+    assert f"{count} check{'' if count == 1 else 's'} that decide" in diagnosis.verdict
     assert "No check failed" not in render_markdown(diagnosis)
 
 
