@@ -15,8 +15,15 @@ from akv_helpers._identity_models import (
     IdentityCandidate,
     PrincipalChoice,
 )
-from akv_helpers.errors import InvalidIdError, InvalidNameError, displayable
+from akv_helpers.errors import (
+    InvalidIdError,
+    InvalidInputError,
+    InvalidNameError,
+    displayable,
+)
 from akv_helpers.identifiers import (
+    GUID_SHAPE,
+    IDENTITY_NAME_RULE,
     validate_guid,
     validate_identity_name,
     validate_resource_group_name,
@@ -24,10 +31,20 @@ from akv_helpers.identifiers import (
 from akv_helpers.profile import IdentityRef
 
 __all__ = [
+    "IDENTITY_REFERENCE_SHAPE",
     "looks_like_identity_name",
     "resolve_principal_id",
+    "validate_identity_reference",
     "validate_identity_resource_id",
+    "validate_principal_reference",
 ]
+
+IDENTITY_REFERENCE_SHAPE = (
+    f"a principal ID or client ID ({GUID_SHAPE}), an identity's resource ID "
+    "(/subscriptions/<ID>/resourceGroups/<group>/providers/"
+    "Microsoft.ManagedIdentity/userAssignedIdentities/<name>), or an identity name "
+    f"({IDENTITY_NAME_RULE})"
+)
 
 
 # Hexadecimal digits and hyphens only: a mistyped GUID, not a name.
@@ -74,6 +91,106 @@ def validate_identity_resource_id(text: str) -> None:
     validate_guid(str(parts.get("subscription", "")), "subscription ID")
     validate_resource_group_name(str(parts.get("resource_group", "")))
     validate_identity_name(str(parts.get("name", "")))
+
+
+def _is_identity_path(text: str) -> bool:
+    segments = text.lower().rstrip("/").split("/")
+    return segments[-2:-1] == ["userassignedidentities"] and "providers" in segments
+
+
+def validate_principal_reference(text: str) -> str:
+    """Check a principal ID, client ID or identity resource ID before any request.
+
+    Parameters
+    ----------
+    text
+        What the user typed; surrounding whitespace is ignored.
+
+    Returns
+    -------
+    str
+        A GUID in canonical form (lowercase with hyphens), or the resource ID
+        without a trailing slash.
+
+    Raises
+    ------
+    InvalidInputError
+        If `text` is neither a GUID nor a valid resource ID of a user-assigned
+        identity; the message is `validate_guid`'s or names the invalid part.
+    """
+    stripped = _require_string(text, "principal ID").strip()
+    if stripped.lower().startswith("/subscriptions/"):
+        from azure.mgmt.core.tools import is_valid_resource_id
+
+        resource_id = stripped.rstrip("/")
+        if is_valid_resource_id(resource_id) and _is_identity_path(resource_id):
+            validate_identity_resource_id(resource_id)
+            return resource_id
+    return validate_guid(stripped, "principal ID")
+
+
+def validate_identity_reference(text: str) -> str:
+    """Check what the user typed for the doctor's identity before any request.
+
+    The doctor's ``--identity`` option and the troubleshooting panel share this
+    rule: a principal ID, a client ID, an identity's resource ID or an identity
+    name. Text of hexadecimal digits and hyphens counts as a mistyped GUID, so
+    its error explains what is wrong with the GUID.
+
+    Parameters
+    ----------
+    text
+        What the user typed; surrounding whitespace is ignored.
+
+    Returns
+    -------
+    str
+        A GUID in canonical form, a resource ID without a trailing slash, or
+        the identity name as typed, without surrounding whitespace.
+
+    Raises
+    ------
+    InvalidInputError
+        If `text` is none of these, with the value, `IDENTITY_REFERENCE_SHAPE`
+        and the fix.
+    """
+    stripped = _require_string(text, "identity").strip()
+    try:
+        return validate_principal_reference(stripped)
+    except InvalidInputError as error:
+        if looks_like_identity_name(stripped):
+            return stripped
+        if not stripped:
+            raise InvalidIdError(
+                "The identity is empty.",
+                "Enter the identity's principal ID or name, or leave the identity "
+                "out to use the profile's.",
+                value=stripped,
+                expected=IDENTITY_REFERENCE_SHAPE,
+            ) from None
+        if _GUID_LIKE.fullmatch(stripped) or stripped.startswith("/"):
+            raise
+        shown = displayable(stripped)
+        raise InvalidIdError(
+            f"The identity '{shown}' is invalid: it is not a principal ID, client "
+            f"ID, resource ID or identity name. Expected {IDENTITY_REFERENCE_SHAPE}.",
+            "Copy the principal ID (object ID) or the name from the managed "
+            "identity's Overview page in the portal.",
+            value=stripped,
+            expected=IDENTITY_REFERENCE_SHAPE,
+        ) from error
+
+
+def _require_string(value: object, what: str) -> str:
+    if isinstance(value, str):
+        return value
+    raise InvalidIdError(
+        f"The {what} must be text, not {displayable(repr(value))} "
+        f"({type(value).__name__}).",
+        f"Pass the {what} as a string in quotes.",
+        value=repr(value),
+        expected=IDENTITY_REFERENCE_SHAPE,
+    )
 
 
 def _known_candidate(identity: IdentityRef) -> IdentityCandidate:

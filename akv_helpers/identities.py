@@ -26,7 +26,9 @@ from akv_helpers._principal_ids import (
     _match_identity,
     looks_like_identity_name,
     resolve_principal_id,
+    validate_identity_reference,
     validate_identity_resource_id,
+    validate_principal_reference,
 )
 from akv_helpers.connection import Connection, azure_errors
 from akv_helpers.errors import (
@@ -52,7 +54,9 @@ __all__ = [
     "looks_like_identity_name",
     "resolve_principal_id",
     "resolve_typed_principal",
+    "validate_identity_reference",
     "validate_identity_resource_id",
+    "validate_principal_reference",
     "to_identity_ref",
 ]
 

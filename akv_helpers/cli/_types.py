@@ -106,28 +106,13 @@ class PrincipalReferenceType(_TextBase):
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> str:
-        """Accept a GUID or a resource ID, or fail with `validate_guid`'s message."""
-        text = str(value).strip()
-        if text.lower().startswith("/subscriptions/"):
-            from azure.mgmt.core.tools import is_valid_resource_id
+        """Check `value` with `validate_principal_reference`."""
+        from akv_helpers.identities import validate_principal_reference
 
-            if is_valid_resource_id(text.rstrip("/")) and _is_identity_path(text):
-                from akv_helpers.identities import validate_identity_resource_id
-
-                try:
-                    validate_identity_resource_id(text.rstrip("/"))
-                except InvalidInputError as error:
-                    self.fail(str(error), param, ctx)
-                return text.rstrip("/")
         try:
-            return validate_guid(text, "principal ID")
+            return validate_principal_reference(str(value))
         except InvalidInputError as error:
             self.fail(str(error), param, ctx)
-
-
-def _is_identity_path(text: str) -> bool:
-    segments = text.lower().rstrip("/").split("/")
-    return segments[-2:-1] == ["userassignedidentities"] and "providers" in segments
 
 
 class RoleType(_RoleBase):

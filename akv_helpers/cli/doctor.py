@@ -12,7 +12,7 @@ import click
 from akv_helpers.cli._output import kit_errors
 from akv_helpers.cli._steps import open_connection
 from akv_helpers.cli._types import PrincipalReferenceType
-from akv_helpers.errors import KitError
+from akv_helpers.errors import InvalidInputError, KitError
 from akv_helpers.profile import Profile, load_profile
 
 if TYPE_CHECKING:
@@ -129,16 +129,13 @@ class IdentityReferenceType(PrincipalReferenceType):
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> str:
-        """Accept what `PrincipalReferenceType` accepts, or an identity name."""
-        from akv_helpers.identities import looks_like_identity_name
+        """Check `value` with `validate_identity_reference`, as the panel does."""
+        from akv_helpers.identities import validate_identity_reference
 
         try:
-            return super().convert(value, param, ctx)
-        except click.BadParameter:
-            text = str(value).strip()
-            if looks_like_identity_name(text):
-                return text
-            raise
+            return validate_identity_reference(str(value))
+        except InvalidInputError as error:
+            self.fail(str(error), param, ctx)
 
 
 IDENTITY_REFERENCE = IdentityReferenceType()

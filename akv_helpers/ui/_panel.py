@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -12,14 +13,14 @@ from typing import Any, ClassVar
 
 import ipywidgets as widgets
 
-from akv_helpers.errors import KitError, NotConfiguredError
+from akv_helpers.errors import InvalidInputError, KitError, NotConfiguredError
 from akv_helpers.profile import IdentityRef, Profile, load_profile
 
 from ._render import error_html, status_line
 from ._render_check import WIDGETS_FALLBACK_TEXT, text_mode
 from ._text import html_to_text
 
-__all__ = ["Panel"]
+__all__ = ["Panel", "bool_argument", "choice_argument", "text_argument"]
 
 _KIT_LOGGER = "akv_helpers"
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -58,6 +59,15 @@ class Panel:
     current one. In text mode (see `text_mode`), an action called from code
     prints the panel as text (`text`) when it ends, and displaying the panel
     shows that text and the calls listed by `_text_help`.
+
+    The methods that perform an action from code (``connect``, ``check``,
+    ``run`` and so on) check the type of each argument first, with
+    `text_argument`, `bool_argument` and `choice_argument`, and raise
+    `InvalidInputError` before they change or send anything. They put the
+    values given into the boxes after that reload, so a value given in the call
+    wins over the saved profile. The action then checks the boxes' content as a
+    click does, and shows an invalid value in the status line before any
+    request.
 
     Parameters
     ----------
@@ -257,12 +267,15 @@ class Panel:
         name: str,
         buttons: Sequence[widgets.Button],
         run: Callable[[], object],
+        *,
+        set_inputs: Callable[[], object] | None = None,
     ) -> bool:
         """Run `run` as the panel's only running action, with `buttons` disabled.
 
-        The saved profile is reloaded first (`refresh`). When the call did not
-        come from a widget click and text mode is on, the panel is printed as
-        text (`text`) afterwards.
+        The saved profile is reloaded first (`refresh`), then `set_inputs`
+        puts the values given in a method call into the boxes, so that they win
+        over the profile. When the call did not come from a widget click and
+        text mode is on, the panel is printed as text (`text`) afterwards.
 
         Returns
         -------
@@ -286,6 +299,8 @@ class Panel:
         try:
             with self._busy(buttons):
                 self.refresh()
+                if set_inputs is not None:
+                    set_inputs()
                 self._run_action(name, run)
         finally:
             with self._action_lock:
@@ -324,6 +339,107 @@ class Panel:
         handler = _OutputHandler(self._w_log)
         kit_logger.addHandler(handler)
         Panel._handlers[key] = handler
+
+
+# Arguments of the text-mode methods ------------------------------------------
+
+
+def _value_and_type(value: object) -> str:
+    return f"{value!r} ({type(value).__name__})"
+
+
+def text_argument(
+    value: object, name: str, expected: str, *, path: bool = False
+) -> str | None:
+    """Check a text argument of a text-mode method and strip surrounding spaces.
+
+    Parameters
+    ----------
+    value
+        The argument as given; ``None`` means "keep the box as it is".
+    name
+        The parameter's name, for the message.
+    expected
+        What the text is, such as ``"a secret identifier"``.
+    path
+        Whether an ``os.PathLike`` such as a ``pathlib.Path`` is accepted too.
+
+    Returns
+    -------
+    str or None
+        The text without surrounding whitespace, or ``None``.
+
+    Raises
+    ------
+    InvalidInputError
+        If `value` is neither ``None`` nor a string (nor a path, with `path`).
+    """
+    if value is None:
+        return None
+    if path and isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if isinstance(value, str):
+        return value.strip()
+    raise InvalidInputError(
+        f"The argument {name}={_value_and_type(value)} is invalid: {name} must "
+        f"be text, {expected}.",
+        f'Pass {name} as a string in quotes, such as {name}="...".',
+        value=repr(value),
+        expected=f"a string: {expected}",
+    )
+
+
+def bool_argument(value: object, name: str) -> bool:
+    """Check a yes-or-no argument of a text-mode method.
+
+    Only ``True`` and ``False`` are accepted: a string such as ``"no"`` is
+    rejected, because Python would read it as true.
+
+    Raises
+    ------
+    InvalidInputError
+        If `value` is not a ``bool``.
+    """
+    if isinstance(value, bool):
+        return value
+    raise InvalidInputError(
+        f"The argument {name}={_value_and_type(value)} is invalid: {name} must "
+        "be True or False.",
+        f"Pass {name}=True or {name}=False, without quotes.",
+        value=repr(value),
+        expected="True or False",
+    )
+
+
+def choice_argument(value: object, name: str, choices: Sequence[str]) -> str | None:
+    """Check an argument that names one of `choices`, ignoring case and spaces.
+
+    Returns
+    -------
+    str or None
+        The matching choice as `choices` spells it, or ``None`` for ``None``.
+
+    Raises
+    ------
+    InvalidInputError
+        If `value` is not ``None`` and matches none of `choices`.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        folded = value.strip().casefold()
+        for choice in choices:
+            if choice.casefold() == folded:
+                return choice
+    listed = " or ".join(f'{name}="{choice}"' for choice in choices)
+    expected = ", ".join(repr(choice) for choice in choices)
+    raise InvalidInputError(
+        f"The argument {name}={_value_and_type(value)} is invalid: expected one of "
+        f"{expected} (case does not matter).",
+        f"Pass {listed}.",
+        value=repr(value),
+        expected=f"one of {expected}",
+    )
 
 
 def _parent_header() -> dict[str, Any]:

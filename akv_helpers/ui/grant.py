@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
@@ -27,7 +28,7 @@ from akv_helpers.identifiers import (
 from akv_helpers.profile import save_profile
 from akv_helpers.roles import BUILTIN_ROLES, SECRETS_USER_ROLE_ID, RoleDefinition
 
-from ._panel import Panel
+from ._panel import Panel, text_argument
 from ._progress import ProgressLine
 from ._render import (
     Level,
@@ -169,10 +170,22 @@ class GrantPanel(Panel):
         Parameters
         ----------
         secret_identifier
-            Secret identifier to put in the box first; ``None`` keeps the box.
+            Secret identifier to put in the box first, after the saved profile
+            is reloaded; ``None`` keeps the box. Surrounding spaces are ignored.
+
+        Raises
+        ------
+        InvalidInputError
+            If `secret_identifier` is neither ``None`` nor text, before anything
+            is changed or sent. An invalid identifier is shown in the status
+            line instead, as for the button.
         """
-        self._set_secret(secret_identifier)
-        self._action("Checking the vault", self._buttons(), self._check)
+        self._action(
+            "Checking the vault",
+            self._buttons(),
+            self._check,
+            set_inputs=self._secret_setter(secret_identifier),
+        )
 
     def grant(self, secret_identifier: str | None = None) -> None:
         """Grant the planned role, as the "Grant" button does.
@@ -180,18 +193,38 @@ class GrantPanel(Panel):
         Parameters
         ----------
         secret_identifier
-            Secret identifier to put in the box first; ``None`` keeps the box.
+            Secret identifier to put in the box first, as for `check`.
+
+        Raises
+        ------
+        InvalidInputError
+            If `secret_identifier` is neither ``None`` nor text, before anything
+            is changed or sent.
         """
-        self._set_secret(secret_identifier)
-        self._action("Granting", self._buttons(), self._grant)
+        self._action(
+            "Granting",
+            self._buttons(),
+            self._grant,
+            set_inputs=self._secret_setter(secret_identifier),
+        )
 
     def revoke(self) -> None:
         """Remove the kit's role assignment, as the "Revoke" button does."""
         self._action("Revoking", self._buttons(), self._revoke)
 
-    def _set_secret(self, secret_identifier: str | None) -> None:
-        if secret_identifier is not None:
-            self._w_secret.value = secret_identifier
+    def _secret_setter(self, secret_identifier: object) -> Callable[[], None]:
+        """Check the argument now; return what puts it into the box later."""
+        text = text_argument(
+            secret_identifier,
+            "secret_identifier",
+            f"a Key Vault secret identifier such as {SECRET_IDENTIFIER_SHAPE}",
+        )
+
+        def set_secret() -> None:
+            if text is not None:
+                self._w_secret.value = text
+
+        return set_secret
 
     def _text_help(self) -> list[str]:
         return [

@@ -10,10 +10,17 @@ import ipywidgets as widgets
 
 from akv_helpers import connection as connections
 from akv_helpers import identities
-from akv_helpers.errors import IdentityNotFoundError
+from akv_helpers._principal_ids import _is_identity_resource_id
+from akv_helpers.errors import (
+    IdentityNotFoundError,
+    InvalidIdError,
+    InvalidInputError,
+    displayable,
+)
+from akv_helpers.names import IDENTITY_NAME_RULE, validate_identity_name
 from akv_helpers.profile import save_profile
 
-from ._panel import Panel
+from ._panel import Panel, bool_argument, text_argument
 from ._render import definition_list, status_line, table_html
 
 __all__ = ["PRINCIPAL_ID_EXPLANATION", "IdentityPanel"]
@@ -92,9 +99,21 @@ class IdentityPanel(Panel):
         whole_subscription
             Search the whole subscription instead of the profile's data-plane
             resource group. Default False.
+
+        Raises
+        ------
+        InvalidInputError
+            If `whole_subscription` is not ``True`` or ``False`` (a string such
+            as ``"yes"`` is rejected), before anything is changed or sent.
         """
-        self._w_whole_subscription.value = whole_subscription
-        self._action("Finding identities", self._buttons(), self._search)
+        whole = bool_argument(whole_subscription, "whole_subscription")
+
+        def set_box() -> None:
+            self._w_whole_subscription.value = whole
+
+        self._action(
+            "Finding identities", self._buttons(), self._search, set_inputs=set_box
+        )
 
     def use(self, name: str) -> None:
         """Save the identity `name` into the profile, as "Use this identity" does.
@@ -104,12 +123,31 @@ class IdentityPanel(Panel):
         Parameters
         ----------
         name
-            Identity name as the table lists it (case-insensitive), or its
-            resource ID when two resource groups hold the same name.
+            Identity name as the table lists it (case-insensitive, surrounding
+            spaces ignored), or its resource ID when two resource groups hold
+            the same name. A name that breaks Azure's naming rules, or a
+            resource ID that is not an identity's, is shown as an error in the
+            status line before any request.
+
+        Raises
+        ------
+        InvalidInputError
+            If `name` is not text, before anything is changed or sent.
         """
-        self._action("Saving the identity", self._buttons(), lambda: self._use(name))
+        expected = f"an identity name ({IDENTITY_NAME_RULE}) or its resource ID"
+        if name is None:
+            raise InvalidInputError(
+                f"The argument name=None is invalid: name must be {expected}.",
+                "Pass the name as the table lists it, such as "
+                'identity_panel.use("userflyterole").',
+                value="None",
+                expected=expected,
+            )
+        text = text_argument(name, "name", expected) or ""
+        self._action("Saving the identity", self._buttons(), lambda: self._use(text))
 
     def _use(self, name: str) -> None:
+        _validate_choice(name)
         if not self._candidates:
             self._search()
         self._w_choice.value = self._candidate_index(name)
@@ -252,6 +290,35 @@ class IdentityPanel(Panel):
                 copy=(_PRINCIPAL_ID_LABEL, _CLIENT_ID_LABEL),
             )
         )
+
+
+def _validate_choice(text: str) -> None:
+    """Check the name or resource ID given to `IdentityPanel.use` before a request.
+
+    Raises
+    ------
+    InvalidInputError
+        If `text` is not a valid identity name, or starts with ``/`` and is
+        not a valid resource ID of a user-assigned identity.
+    """
+    if not text.startswith("/"):
+        validate_identity_name(text)
+        return
+    resource_id = text.rstrip("/")
+    if not _is_identity_resource_id(resource_id):
+        expected = (
+            "/subscriptions/<ID>/resourceGroups/<group>/providers/"
+            "Microsoft.ManagedIdentity/userAssignedIdentities/<name>"
+        )
+        raise InvalidIdError(
+            f"The resource ID '{displayable(text)}' is not the resource ID of a "
+            f"user-assigned identity. Expected {expected}.",
+            "Pass the identity's name as the table lists it, or copy its resource "
+            "ID from the identity's Properties page in the portal.",
+            value=text,
+            expected=expected,
+        )
+    identities.validate_identity_resource_id(resource_id)
 
 
 def _candidates_table(candidates: list[identities.IdentityCandidate]) -> str:

@@ -21,7 +21,7 @@ from akv_helpers.errors import AuthenticationError, IdentityNotFoundError
 from akv_helpers.identifiers import validate_guid, validate_resource_group_name
 from akv_helpers.profile import save_profile
 
-from ._panel import Panel
+from ._panel import Panel, choice_argument, text_argument
 from ._render import definition_list, error_html, status_line, table_html
 from ._render_check import WIDGETS_FALLBACK_TEXT, render_check, text_mode
 
@@ -261,12 +261,21 @@ class StartPanel(Panel):
         Parameters
         ----------
         mode
-            ``"simulator"`` or ``"azure"`` to choose the mode first; ``None``
-            keeps the mode shown.
+            ``"simulator"`` or ``"azure"`` to choose the mode first, in any case
+            and with surrounding spaces ignored; ``None`` keeps the mode shown.
+
+        Raises
+        ------
+        InvalidInputError
+            If `mode` is neither, before anything is changed or sent.
         """
-        if mode is not None:
-            self._w_mode.value = mode
-        self._action("Sign-in", self._buttons(), self._sign_in)
+        chosen = choice_argument(mode, "mode", ("simulator", "azure"))
+
+        def set_mode() -> None:
+            if chosen is not None:
+                self._w_mode.value = chosen
+
+        self._action("Sign-in", self._buttons(), self._sign_in, set_inputs=set_mode)
 
     def save(
         self, subscription_id: str | None = None, resource_group: str | None = None
@@ -280,12 +289,30 @@ class StartPanel(Panel):
         resource_group
             Data-plane resource group to put in its box first; ``None`` keeps
             the box.
+
+        Surrounding spaces are ignored. The values are checked as the button
+        checks the boxes, and an invalid one is shown in the status line.
+
+        Raises
+        ------
+        InvalidInputError
+            If an argument is neither ``None`` nor text, before anything is
+            changed or saved.
         """
-        if subscription_id is not None:
-            self._w_subscription.value = subscription_id
-        if resource_group is not None:
-            self._w_resource_group.value = resource_group
-        self._action("Saving the profile", self._buttons(), self._save)
+        subscription = text_argument(
+            subscription_id, "subscription_id", "a subscription ID (GUID)"
+        )
+        group = text_argument(resource_group, "resource_group", "a resource group name")
+
+        def set_boxes() -> None:
+            if subscription is not None:
+                self._w_subscription.value = subscription
+            if group is not None:
+                self._w_resource_group.value = group
+
+        self._action(
+            "Saving the profile", self._buttons(), self._save, set_inputs=set_boxes
+        )
 
     def _text_help(self) -> list[str]:
         return [

@@ -14,7 +14,7 @@ from akv_helpers.errors import KitError, NotConfiguredError
 from akv_helpers.identifiers import SecretIdentifier, parse_secret_identifier
 from akv_helpers.profile import kit_home
 
-from ._panel import Panel
+from ._panel import Panel, bool_argument
 from ._progress import ProgressLine
 from ._render import code_block, command_block, definition_list, id_html, status_line
 
@@ -132,9 +132,24 @@ class TaskPanel(Panel):
         ----------
         pinned
             Whether the task reads a pinned version instead of the latest one.
+
+        Raises
+        ------
+        InvalidInputError
+            If `pinned` is not ``True`` or ``False`` (a string such as ``"no"``
+            is rejected), before anything is changed or written.
         """
-        self._w_version.value = "pinned" if pinned else "latest"
-        self._action("Generating the task", self._buttons(), self._generate)
+        version = "pinned" if bool_argument(pinned, "pinned") else "latest"
+
+        def set_version() -> None:
+            self._w_version.value = version
+
+        self._action(
+            "Generating the task",
+            self._buttons(),
+            self._generate,
+            set_inputs=set_version,
+        )
 
     def run(self) -> None:
         """Run the test task locally, as the "Run locally" button does."""

@@ -7,7 +7,9 @@ a registry of its own whose entries count each check as it ends.
 
 from __future__ import annotations
 
+import dataclasses
 import html
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -27,15 +29,22 @@ from akv_helpers.diagnose import (
 )
 from akv_helpers.diagnose.report import export_report, render_markdown
 from akv_helpers.diagnose.runner import CheckRegistry, RegisteredCheck
-from akv_helpers.errors import KitError
+from akv_helpers.errors import InvalidInputError, KitError, displayable
 from akv_helpers.identifiers import SECRET_IDENTIFIER_SHAPE
+from akv_helpers.identities import validate_identity_reference
 from akv_helpers.profile import kit_home, load_profile
 
-from ._panel import Panel
+from ._panel import Panel, text_argument
 from ._progress import ProgressLine
 from ._render import command_block, definition_list, status_line
 
-__all__ = ["STATUS_STYLES", "TroubleshootPanel", "doctor_text", "findings_html"]
+__all__ = [
+    "STATUS_STYLES",
+    "TroubleshootPanel",
+    "doctor_text",
+    "findings_html",
+    "validate_task_path",
+]
 
 # Each status as a word, a symbol and a colour: the word and the symbol carry
 # the meaning, so the table reads the same without colour.
@@ -176,6 +185,12 @@ def _findings_table(findings: list[Finding]) -> str:
 
 
 def _summary_html(diagnosis: Diagnosis) -> str:
+    """Render the headline of a run; it reads OK only when its exit code is 0.
+
+    The exit code and the verdict are the diagnosis' own, so the panel, the
+    ``doctor`` command and the report agree: a run in which a decisive check
+    could not check is not OK.
+    """
     counts = ", ".join(
         f"{count} {status}" for status, count in diagnosis.counts().items() if count
     )
@@ -185,15 +200,80 @@ def _summary_html(diagnosis: Diagnosis) -> str:
     )
     if diagnosis.failed:
         failed = [item for item in diagnosis.findings if item.status is Status.FAILED]
+        if diagnosis.unchecked:
+            detail = f"{diagnosis.verdict} {detail}"
         return status_line(
             "error",
             f"{len(failed)} check(s) failed: {', '.join(item.id for item in failed)}. "
             "Each row below says what to do.",
             detail,
         )
+    if diagnosis.exit_code:
+        return status_line("warning", diagnosis.verdict, detail)
     if any(item.status is Status.WARNING for item in diagnosis.findings):
         return status_line("warning", "No check failed, but some need a look.", detail)
-    return status_line("ok", "No check failed.", detail)
+    return status_line("ok", diagnosis.verdict, detail)
+
+
+_TASK_FILE_EXPECTED = "the path of an existing, readable Python file of a Flyte task"
+
+
+def validate_task_path(text: str) -> str:
+    """Check the task file's path before the doctor runs, as ``--task`` does.
+
+    The rules are those of ``akv-onboard doctor --task``: the file exists, is
+    not a folder and is readable. A leading ``~`` is expanded, as the doctor
+    expands it when it reads the file.
+
+    Returns
+    -------
+    str
+        `text` as given.
+
+    Raises
+    ------
+    InvalidInputError
+        If the file does not exist, is a folder or cannot be read.
+    """
+    path = Path(text).expanduser()
+    shown = displayable(text)
+    if path.is_dir():
+        problem = "is a folder, not a file"
+        fix = "Give the path of the task's .py file in that folder."
+    elif not path.exists():
+        problem = "does not exist"
+        fix = (
+            "Check the path. A relative path starts in the kernel's working "
+            f"folder, {displayable(os.getcwd())}."
+        )
+    elif not os.access(path, os.R_OK):
+        problem = "cannot be read (permission denied)"
+        fix = "Make the file readable to the user that runs Jupyter."
+    else:
+        return text
+    raise InvalidInputError(
+        f"The task file '{shown}' {problem}. Expected {_TASK_FILE_EXPECTED}.",
+        fix + " Or clear the Task file box and paste the task's code instead.",
+        value=text,
+        expected=_TASK_FILE_EXPECTED,
+    )
+
+
+def _checked_inputs(inputs: DiagnosisInputs) -> DiagnosisInputs:
+    """Check the identity and the task file before any request.
+
+    Raises
+    ------
+    InvalidInputError
+        If the identity is not a principal ID, client ID, resource ID or
+        identity name, or the task file cannot be read.
+    """
+    identity = inputs.identity_text
+    if identity is not None:
+        identity = validate_identity_reference(identity)
+    if inputs.task_path is not None:
+        validate_task_path(inputs.task_path)
+    return dataclasses.replace(inputs, identity_text=identity)
 
 
 def doctor_text(
@@ -342,19 +422,55 @@ class TroubleshootPanel(Panel):
         Parameters
         ----------
         secret_identifier, identity, task_path
-            Values to put in the boxes first; ``None`` keeps a box as it is.
+            Values to put in the boxes first, after the saved profile is
+            reloaded; ``None`` keeps a box as it is. Surrounding spaces are
+            ignored, and `task_path` may be a ``pathlib.Path``.
+
+        The identity and the task file are checked before any request, as for
+        the button. An invalid one is shown in the status line and no check
+        runs.
+
+        Raises
+        ------
+        InvalidInputError
+            If an argument is neither ``None`` nor text, before anything is
+            changed or sent.
         """
-        for widget, value in (
-            (self._w_identifier, secret_identifier),
-            (self._w_identity, identity),
-            (self._w_task_path, task_path),
-        ):
-            if value is not None:
-                widget.value = value
+        values = (
+            (
+                self._w_identifier,
+                text_argument(
+                    secret_identifier,
+                    "secret_identifier",
+                    f"a Key Vault secret identifier such as {SECRET_IDENTIFIER_SHAPE}",
+                ),
+            ),
+            (
+                self._w_identity,
+                text_argument(
+                    identity,
+                    "identity",
+                    "a principal ID, client ID, resource ID or name",
+                ),
+            ),
+            (
+                self._w_task_path,
+                text_argument(
+                    task_path, "task_path", "the path of a task's .py file", path=True
+                ),
+            ),
+        )
+
+        def set_boxes() -> None:
+            for widget, value in values:
+                if value is not None:
+                    widget.value = value
+
         self._action(
             "Running the doctor",
             self._buttons(),
             lambda: self._run(self._inputs_from_widgets()),
+            set_inputs=set_boxes,
         )
 
     def _text_help(self) -> list[str]:
@@ -434,6 +550,7 @@ class TroubleshootPanel(Panel):
             self._progress.update(f"Checked {check_id}", done=self._checks_done)
 
     def _run(self, inputs: DiagnosisInputs) -> None:
+        inputs = _checked_inputs(inputs)
         self._steps = []
         self._checks_done = 0
         self._w_report.value = ""
