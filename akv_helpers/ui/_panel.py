@@ -78,6 +78,9 @@ class Panel:
     # One log handler per panel class: building the panel again (re-running a
     # notebook cell) replaces the previous one instead of repeating every line.
     _handlers: ClassVar[dict[str, _OutputHandler]] = {}
+    # The text-mode call of each button label, so that "press Grant" in a
+    # status line reads "run grant_panel.grant()" as text.
+    _BUTTON_CALLS: ClassVar[dict[str, str]] = {}
 
     def __init__(self, title: str) -> None:
         self._w_title = widgets.HTML(f"<h3>{title}</h3>")
@@ -165,7 +168,14 @@ class Panel:
                 fields = []
                 parts.append(paragraph)
         parts.append("\n".join(fields))
-        return "\n\n".join(part for part in parts if part)
+        return self._calls_for_buttons("\n\n".join(part for part in parts if part))
+
+    def _calls_for_buttons(self, text: str) -> str:
+        """Replace "press <button>" in `text` by the call that does the same."""
+        for label, call in self._BUTTON_CALLS.items():
+            text = text.replace(f"Press {label}", f"Run {call}")
+            text = text.replace(f"press {label}", f"run {call}")
+        return text
 
     def _text_widgets(self) -> Sequence[widgets.Widget]:
         """Return the widgets `text` shows below the status; by default the controls."""

@@ -10,6 +10,7 @@ carries its value in a ``data-copy`` attribute, never inside the script of its
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
@@ -23,6 +24,7 @@ __all__ = [
     "definition_list",
     "error_html",
     "id_html",
+    "prose_html",
     "status_line",
     "table_html",
 ]
@@ -46,6 +48,26 @@ _COLOURS: dict[str, str] = {
 }
 
 
+# A span in backticks, as messages write commands: `akv-onboard grant …`.
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def prose_html(text: str) -> str:
+    """Escape a message and show its backtick spans as code, without the backticks.
+
+    Parameters
+    ----------
+    text
+        Plain text, possibly with commands in backticks.
+
+    Returns
+    -------
+    str
+        HTML text; every character of `text` is escaped first.
+    """
+    return _CODE_SPAN.sub(r"<code>\1</code>", html.escape(text))
+
+
 def status_line(level: Level, text: str, detail: str = "") -> str:
     """Render one status line: a bold label word, the text, an optional detail.
 
@@ -67,10 +89,10 @@ def status_line(level: Level, text: str, detail: str = "") -> str:
     colour = _COLOURS[level]
     parts = [
         f'<div class="akv-status akv-{level}">',
-        f'<b style="color:{colour}">{label}:</b> {html.escape(text)}',
+        f'<b style="color:{colour}">{label}:</b> {prose_html(text)}',
     ]
     if detail:
-        parts.append(f'<div style="font-size:90%">{html.escape(detail)}</div>')
+        parts.append(f'<div style="font-size:90%">{prose_html(detail)}</div>')
     parts.append("</div>")
     return "".join(parts)
 

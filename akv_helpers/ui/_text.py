@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-__all__ = ["html_to_text"]
+__all__ = ["SCREEN_ONLY_CLASS", "html_to_text"]
 
 # Elements that start a new line. Every other element is rendered inline.
 _BLOCKS = frozenset(
@@ -49,6 +49,11 @@ _LIST_INDENT = "  "
 _COLUMN_GAP = "  "
 # A table wider than this is shown as one "header: value" block per row.
 _MAX_TABLE_WIDTH = 100
+
+
+# Elements of this class are left out of the text, such as "(show them)" on a
+# folded block, which text mode shows unfolded.
+SCREEN_ONLY_CLASS = "akv-screen-only"
 
 
 @dataclass
@@ -169,7 +174,7 @@ def _element_lines(element: _Element) -> list[str]:
 
 
 def _is_dropped(element: _Element) -> bool:
-    if element.tag in _HIDDEN:
+    if element.tag in _HIDDEN or SCREEN_ONLY_CLASS in element.classes:
         return True
     return element.tag == "button" and "akv-copy" in element.classes
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import ipywidgets as widgets
 
 from akv_helpers import assignments, grant_templates, identities, propagation, vaults
 from akv_helpers import connection as connections
-from akv_helpers.errors import KitError
+from akv_helpers.errors import KitError, NotConfiguredError
 from akv_helpers.grant_plan import ScopeKind, check_role, resolve_role
 from akv_helpers.identifiers import (
     SECRET_IDENTIFIER_SHAPE,
@@ -68,6 +68,12 @@ class GrantPanel(Panel):
         Maximum time, in seconds, to wait after a grant until the identity can
         read the secret; `ACCESS_WAIT_SECONDS` by default.
     """
+
+    _BUTTON_CALLS: ClassVar[dict[str, str]] = {
+        "Check and plan": "grant_panel.check()",
+        "Grant": "grant_panel.grant()",
+        "Revoke": "grant_panel.revoke()",
+    }
 
     def __init__(
         self,
@@ -294,9 +300,15 @@ class GrantPanel(Panel):
         if self._identifier is None:
             # The text box is empty or invalid. Parsing it again raises the error
             # that quotes the value.
-            return parse_secret_identifier(
-                self._require(self._w_secret.value, "secret identifier", "this box")
-            )
+            text = str(self._w_secret.value).strip()
+            if not text:
+                raise NotConfiguredError(
+                    "No secret identifier is given.",
+                    "Paste the secret's Secret Identifier from the Azure portal "
+                    f"({SECRET_IDENTIFIER_SHAPE}) into the Secret box, then press "
+                    "Check and plan.",
+                )
+            return parse_secret_identifier(text)
         return self._identifier
 
     # Plan ------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
-from typing import Any
+from typing import Any, ClassVar
 
 import ipywidgets as widgets
 
@@ -50,6 +50,11 @@ class IdentityPanel(Panel):
     connection
         An existing connection; by default the panel connects from the profile.
     """
+
+    _BUTTON_CALLS: ClassVar[dict[str, str]] = {
+        "Use this identity": 'identity_panel.use("<identity name>")',
+        "Find identities": "identity_panel.find()",
+    }
 
     def __init__(self, connection: connections.Connection | None = None) -> None:
         super().__init__("Step 1: find the data-plane identity")
@@ -211,8 +216,9 @@ class IdentityPanel(Panel):
             self._show(
                 status_line(
                     "info",
-                    f"The profile already names the identity {chosen.name}. "
-                    "Search again to change it.",
+                    f"The saved profile uses the identity {chosen.name}; it stays "
+                    "in use until you choose another.",
+                    "To change it, press Find identities and choose one.",
                 )
             )
 

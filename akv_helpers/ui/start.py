@@ -9,7 +9,7 @@ import platform
 import sys
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
+from typing import Any, ClassVar
 
 import ipywidgets as widgets
 
@@ -145,6 +145,12 @@ def _button_layout() -> widgets.Layout:
 
 class StartPanel(Panel):
     """Panel of step 0: mode, sign-in, tenant, subscription and resource group."""
+
+    _BUTTON_CALLS: ClassVar[dict[str, str]] = {
+        "Save profile": "start_panel.save()",
+        "Connect to simulator": "start_panel.connect()",
+        "Sign in": 'start_panel.connect(mode="azure")',
+    }
 
     def __init__(self) -> None:
         super().__init__("Step 0: start here")
@@ -508,7 +514,18 @@ class StartPanel(Panel):
         if connection.simulator is None:
             return
         self._scenarios = connection.simulator.scenarios()
-        self._w_scenario.options = tuple(sorted(self._scenarios))
+        # Each option shows its one-line description, so a person can choose
+        # without the command line's list.
+        self._w_scenario.options = tuple(
+            (f"{name}: {self._scenarios[name]}", name)
+            for name in sorted(self._scenarios)
+        )
+        active = [
+            str(name)
+            for name in connection.simulator.state().get("scenarios", [])
+            if str(name) in self._scenarios
+        ]
+        self._w_scenario.value = active[-1] if active else None
         usable = bool(self._scenarios)
         self._w_scenario.disabled = not usable
         self._w_apply_scenario.disabled = not usable
@@ -523,11 +540,16 @@ class StartPanel(Panel):
         if not name:
             self._show(status_line("info", "Connect to the simulator first."))
             return
-        connections.ensure_simulator().apply_scenario(name)
+        # A scenario applied on top of earlier changes, such as the person's
+        # own grant, may no longer fail; the reset makes it the only change.
+        simulator = connections.ensure_simulator()
+        simulator.reset()
+        simulator.apply_scenario(name)
         self._show(
             status_line(
                 "ok",
-                f"Applied the scenario {name}: {self._scenarios.get(name, '')}",
+                f"Reset the simulator and applied the scenario {name}: "
+                f"{self._scenarios.get(name, '')}",
                 "04-troubleshoot shows what the doctor finds. Reset the simulator "
                 "to bring back the seeded demo tenant.",
             )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import html
+import platform
 import re
 from pathlib import Path
+from typing import ClassVar
 
 import ipywidgets as widgets
 
@@ -70,6 +73,11 @@ class TaskPanel(Panel):
         Maximum time, in seconds, a run waits for a new grant to take effect;
         `ACCESS_WAIT_SECONDS` by default.
     """
+
+    _BUTTON_CALLS: ClassVar[dict[str, str]] = {
+        "Generate task": "task_panel.generate()",
+        "Run locally": "task_panel.run()",
+    }
 
     def __init__(
         self,
@@ -227,8 +235,9 @@ class TaskPanel(Panel):
         commands = flyte_task.remote_run_commands(path)
         self._w_remote.value = (
             "<b>Run the same file on Union</b> (set <code>--project</code> and "
-            "<code>--domain</code> to yours; the image needs this notebook's Python "
-            "version):" + command_block("\n".join(commands), "pyflyte command")
+            "<code>--domain</code> to yours; the image needs Python "
+            f"{html.escape(platform.python_version())}, which this kernel runs):"
+            + command_block("\n".join(commands), "pyflyte command")
         )
         version = f"version {identifier.version}" if pinned else "the latest version"
         self._show(status_line("ok", f"Task written to {path}; it reads {version}."))

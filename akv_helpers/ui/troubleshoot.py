@@ -13,6 +13,7 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 import ipywidgets as widgets
 
@@ -36,7 +37,8 @@ from akv_helpers.profile import kit_home, load_profile
 
 from ._panel import Panel, text_argument
 from ._progress import ProgressLine
-from ._render import command_block, definition_list, status_line
+from ._render import command_block, definition_list, prose_html, status_line
+from ._text import SCREEN_ONLY_CLASS
 
 __all__ = [
     "STATUS_STYLES",
@@ -76,7 +78,7 @@ def _status_cell(status: Status) -> str:
 
 
 def _fix_cell(finding: Finding) -> str:
-    parts = [html.escape(finding.fix)] if finding.fix else []
+    parts = [prose_html(finding.fix)] if finding.fix else []
     for command in finding.commands:
         parts.append(command_block(command, "fix command"))
     return "".join(parts)
@@ -151,11 +153,10 @@ def findings_html(findings: list[Finding]) -> str:
     parts = [_findings_table(attention)] if attention else []
     if others:
         passed = sum(1 for item in others if item.status is Status.OK)
-        summary = (
-            f"{passed} checks passed, {len(others) - passed} not applicable (show them)"
-        )
+        summary = f"{passed} checks passed, {len(others) - passed} not applicable"
         parts.append(
-            f"<details><summary>{html.escape(summary)}</summary>"
+            f"<details><summary>{html.escape(summary)}"
+            f' <span class="{SCREEN_ONLY_CLASS}">(show them)</span></summary>'
             f"{_findings_table(others)}</details>"
         )
     return "".join(parts)
@@ -184,6 +185,10 @@ def _findings_table(findings: list[Finding]) -> str:
     )
 
 
+def _count_checks(number: int) -> str:
+    return "1 check" if number == 1 else f"{number} checks"
+
+
 def _summary_html(diagnosis: Diagnosis) -> str:
     """Render the headline of a run; it reads OK only when its exit code is 0.
 
@@ -204,7 +209,8 @@ def _summary_html(diagnosis: Diagnosis) -> str:
             detail = f"{diagnosis.verdict} {detail}"
         return status_line(
             "error",
-            f"{len(failed)} check(s) failed: {', '.join(item.id for item in failed)}. "
+            f"{_count_checks(len(failed))} failed: "
+            f"{', '.join(item.id for item in failed)}. "
             "Each row below says what to do.",
             detail,
         )
@@ -325,6 +331,11 @@ class TroubleshootPanel(Panel):
     report_directory
         Folder of exported reports; defaults to ``<kit home>/reports``.
     """
+
+    _BUTTON_CALLS: ClassVar[dict[str, str]] = {
+        "Run the checks": "troubleshoot_panel.run()",
+        "Re-run": "troubleshoot_panel.run()",
+    }
 
     def __init__(
         self,

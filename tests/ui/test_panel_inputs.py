@@ -217,7 +217,7 @@ def test_summary_failed_and_unchecked() -> None:
 
     summary = _summary_html(diagnosis)
 
-    assert "1 check(s) failed: grant.role" in summary
+    assert "1 check failed: grant.role" in summary
     assert "Not confirmed" in summary
 
 
