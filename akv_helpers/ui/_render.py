@@ -188,8 +188,8 @@ def _cell_text(cell: object, whole: bool = False) -> str:
     return escaped
 
 
-# A value without spaces that is this long, such as a resource ID or a GUID,
-# may break at any character; shorter words keep their letters together.
+# A value without spaces of at least this length, such as a resource ID or a
+# GUID, may break at any character. Shorter words keep their letters together.
 _LONG_TOKEN_LENGTH = 24
 
 

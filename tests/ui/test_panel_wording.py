@@ -1,4 +1,4 @@
-"""What the panels say: text-mode calls for buttons, code spans, scenario choice."""
+"""Panel wording: text-mode calls for buttons, code spans, scenario choice."""
 
 from __future__ import annotations
 
