@@ -366,3 +366,19 @@ def test_doctor_private_link_note_shown(fresh_sim: SimulatorEndpoint) -> None:
 
     assert "[WARNING] vault.private-link" in result.stdout
     assert "private network" in flat(result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("make_path", "problem"),
+    [
+        (lambda tmp: tmp / "missing.py", "does not exist"),
+        (lambda tmp: tmp, "is a folder, not a file"),
+    ],
+    ids=["missing", "folder"],
+)
+def test_doctor_task_file_rule(tmp_path: Path, make_path, problem: str) -> None:  # type: ignore[no-untyped-def]
+    result = run("doctor", SECRET, "--task", str(make_path(tmp_path)))
+
+    assert result.exit_code == 2
+    assert problem in result.stderr
+    assert "Expected the path of an existing, readable Python file" in result.stderr

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from akv_helpers._task_file import check_task_file
 from akv_helpers.errors import InvalidInputError
 from akv_helpers.identifiers import (
     SecretIdentifier,
@@ -28,6 +30,7 @@ __all__ = [
     "ResourceGroupType",
     "RoleType",
     "SecretIdType",
+    "TaskFileType",
     "principal_option",
     "role_options",
 ]
@@ -40,8 +43,9 @@ if TYPE_CHECKING:
     _SecretIdBase = click.ParamType[SecretIdentifier, Any]
     _TextBase = click.ParamType[str, Any]
     _RoleBase = click.ParamType[RoleDefinition, Any]
+    _PathBase = click.ParamType[Path, Any]
 else:
-    _SecretIdBase = _TextBase = _RoleBase = click.ParamType
+    _SecretIdBase = _TextBase = _RoleBase = _PathBase = click.ParamType
 
 
 class SecretIdType(_SecretIdBase):
@@ -179,3 +183,20 @@ def role_options(function: _F) -> _F:
             "User, which reads secret values and nothing more."
         ),
     )(with_scope)
+
+
+class TaskFileType(_PathBase):
+    """The path of a task file that exists, is a file and is readable."""
+
+    name = "task_file"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Path:
+        """Return the path, or fail with `check_task_file`'s message."""
+        if isinstance(value, Path):
+            value = str(value)
+        try:
+            return check_task_file(str(value))
+        except InvalidInputError as error:
+            self.fail(str(error), param, ctx)

@@ -11,7 +11,7 @@ import click
 
 from akv_helpers.cli._output import kit_errors
 from akv_helpers.cli._steps import open_connection
-from akv_helpers.cli._types import PrincipalReferenceType
+from akv_helpers.cli._types import PrincipalReferenceType, TaskFileType
 from akv_helpers.errors import InvalidInputError, KitError
 from akv_helpers.profile import Profile, load_profile
 
@@ -213,7 +213,7 @@ def _progress(step: str) -> None:
 @click.option(
     "--task",
     "task_path",
-    type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
+    type=TaskFileType(),
     default=None,
     help="Python file of your Flyte task, checked without running it.",
 )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import ClassVar
 import ipywidgets as widgets
 
 from akv_helpers import connection as connections
+from akv_helpers._task_file import check_task_file
 from akv_helpers.diagnose import (
     REGISTRY,
     CheckContext,
@@ -30,7 +30,7 @@ from akv_helpers.diagnose import (
 )
 from akv_helpers.diagnose.report import export_report, render_markdown
 from akv_helpers.diagnose.runner import CheckRegistry, RegisteredCheck
-from akv_helpers.errors import InvalidInputError, KitError, displayable
+from akv_helpers.errors import KitError
 from akv_helpers.identifiers import SECRET_IDENTIFIER_SHAPE
 from akv_helpers.identities import validate_identity_reference
 from akv_helpers.profile import kit_home, load_profile
@@ -221,9 +221,6 @@ def _summary_html(diagnosis: Diagnosis) -> str:
     return status_line("ok", diagnosis.verdict, detail)
 
 
-_TASK_FILE_EXPECTED = "the path of an existing, readable Python file of a Flyte task"
-
-
 def validate_task_path(text: str) -> str:
     """Check the task file's path before the doctor runs, as ``--task`` does.
 
@@ -241,28 +238,10 @@ def validate_task_path(text: str) -> str:
     InvalidInputError
         If the file does not exist, is a folder or cannot be read.
     """
-    path = Path(text).expanduser()
-    shown = displayable(text)
-    if path.is_dir():
-        problem = "is a folder, not a file"
-        fix = "Give the path of the task's .py file in that folder."
-    elif not path.exists():
-        problem = "does not exist"
-        fix = (
-            "Check the path. A relative path starts in the kernel's working "
-            f"folder, {displayable(os.getcwd())}."
-        )
-    elif not os.access(path, os.R_OK):
-        problem = "cannot be read (permission denied)"
-        fix = "Make the file readable to the user that runs Jupyter."
-    else:
-        return text
-    raise InvalidInputError(
-        f"The task file '{shown}' {problem}. Expected {_TASK_FILE_EXPECTED}.",
-        fix + " Or clear the Task file box and paste the task's code instead.",
-        value=text,
-        expected=_TASK_FILE_EXPECTED,
+    check_task_file(
+        text, "Or clear the Task file box and paste the task's code instead."
     )
+    return text
 
 
 def _checked_inputs(inputs: DiagnosisInputs) -> DiagnosisInputs:
