@@ -16,7 +16,11 @@ _RUN_METADATA = ("execution",)
 
 
 def strip_outputs(model: dict[str, Any], **_: Any) -> None:
-    """Remove the outputs and execution counts of a notebook model before saving.
+    """Remove a notebook model's outputs and run records before saving.
+
+    Code cells lose their outputs and execution counts, every cell loses its
+    execution timings, and the notebook's ``language_info`` keeps only the
+    language's name.
 
     Parameters
     ----------
@@ -29,6 +33,13 @@ def strip_outputs(model: dict[str, Any], **_: Any) -> None:
     content = model.get("content")
     if not isinstance(content, dict):
         return
+    metadata = content.get("metadata")
+    if isinstance(metadata, dict):
+        # The kernel fills language_info with its own version on every run; the
+        # committed notebooks keep only the language's name.
+        language = metadata.get("language_info")
+        if isinstance(language, dict) and "name" in language:
+            metadata["language_info"] = {"name": language["name"]}
     for cell in content.get("cells", []):
         if not isinstance(cell, dict):
             continue

@@ -19,7 +19,10 @@ NOTEBOOK = {
                 "source": "GrantPanel()",
             },
         ],
-        "metadata": {},
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3"},
+            "language_info": {"name": "python", "version": "3.11.7"},
+        },
     },
 }
 
@@ -35,6 +38,8 @@ def test_strip_outputs_clears_code_cells() -> None:
     assert code["metadata"] == {"tags": ["a"]}
     assert code["source"] == "GrantPanel()"
     assert model["content"]["cells"][0] == NOTEBOOK["content"]["cells"][0]
+    assert model["content"]["metadata"]["language_info"] == {"name": "python"}
+    assert model["content"]["metadata"]["kernelspec"]["name"] == "python3"
 
 
 def test_strip_outputs_leaves_other_files() -> None:

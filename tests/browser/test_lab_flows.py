@@ -14,7 +14,15 @@ import time
 from pathlib import Path
 
 import pytest
-from lab_driver import BIN, LabServer, Notebook, Screenshots, button, kit_environment
+from lab_driver import (
+    BIN,
+    NOTEBOOKS,
+    LabServer,
+    Notebook,
+    Screenshots,
+    button,
+    kit_environment,
+)
 from playwright.sync_api import Locator, Page, expect
 from support import state_canaries
 
@@ -222,6 +230,9 @@ def test_grant_notebook(lab: LabServer, home: Path, lab_page: Page, shots: Scree
     assert all(cell["outputs"] == [] for cell in code_cells)
     assert all(cell["execution_count"] is None for cell in code_cells)
     assert seed.IDENTITY_PRINCIPAL_ID not in json.dumps(saved)
+    # Saved as committed, so that a run leaves the checkout unchanged.
+    committed = json.loads((NOTEBOOKS / "02-grant-access.ipynb").read_text())
+    assert saved == committed
 
     # A kernel restart must leave a panel that works from the saved profile.
     notebook.mark_outputs_stale()

@@ -199,7 +199,9 @@ def test_start_notebook_applies_scenario(
             probe(
                 "start_panel._w_sign_in.click()",
                 {
-                    "options": "[value for _, value in start_panel._w_scenario.options]",
+                    "options": (
+                        "[value for _, value in start_panel._w_scenario.options]"
+                    ),
                     "apply_disabled": "start_panel._w_apply_scenario.disabled",
                 },
             ),
