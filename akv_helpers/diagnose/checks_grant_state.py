@@ -48,7 +48,8 @@ def check_orphaned(context: CheckContext) -> Finding:
         checked = "and the directory" if directory is not None else "(principal types)"
         return context.finding(
             Status.OK,
-            f"{len(listed)} assignments on the secret's path, none orphaned {checked}.",
+            f"{len(listed)} assignment{'' if len(listed) == 1 else 's'} on the "
+            f"secret's path, none orphaned {checked}.",
             "Every assignment names a principal that exists.",
         )
     text = "; ".join(

@@ -17,7 +17,11 @@ import akv_helpers
 from akv_helpers import connection as connections
 from akv_helpers import identities
 from akv_helpers.clouds import CLOUDS
-from akv_helpers.errors import AuthenticationError, IdentityNotFoundError
+from akv_helpers.errors import (
+    AuthenticationError,
+    IdentityNotFoundError,
+    InvalidInputError,
+)
 from akv_helpers.identifiers import validate_guid, validate_resource_group_name
 from akv_helpers.profile import save_profile
 
@@ -147,6 +151,8 @@ class StartPanel(Panel):
     """Panel of step 0: mode, sign-in, tenant, subscription and resource group."""
 
     _BUTTON_CALLS: ClassVar[dict[str, str]] = {
+        "Reset the simulator": "start_panel.reset()",
+        "Apply scenario": 'start_panel.apply_scenario("<name>")',
         "Save profile": "start_panel.save()",
         "Connect to simulator": "start_panel.connect()",
         "Sign in": 'start_panel.connect(mode="azure")',
@@ -320,11 +326,67 @@ class StartPanel(Panel):
             "Saving the profile", self._buttons(), self._save, set_inputs=set_boxes
         )
 
+    def reset(self) -> None:
+        """Reset the simulator, as the "Reset the simulator" button does."""
+        self._action("Resetting the simulator", self._buttons(), self._reset)
+
+    def apply_scenario(self, name: str) -> None:
+        """Reset the simulator and apply a scenario, as "Apply scenario" does.
+
+        Parameters
+        ----------
+        name
+            A scenario name, such as ``"secret-disabled"``, in any case and with
+            surrounding spaces ignored. `scenario_names` lists them.
+
+        Raises
+        ------
+        InvalidInputError
+            If `name` is not one of the simulator's scenarios, before anything
+            is changed.
+        """
+        if not self._scenarios:
+            self._scenarios = connections.ensure_simulator().scenarios()
+        chosen = choice_argument(name, "name", tuple(sorted(self._scenarios)))
+        if chosen is None:
+            raise InvalidInputError(
+                "The argument name=None is invalid: expected a scenario name.",
+                'Pass one of start_panel.scenario_names(), such as name="secret-'
+                'disabled".',
+                value="None",
+                expected="a scenario name",
+            )
+
+        def set_choice() -> None:
+            if chosen not in [value for _, value in self._w_scenario.options]:
+                self._w_scenario.options = tuple(
+                    (f"{item}: {text}", item)
+                    for item, text in sorted(self._scenarios.items())
+                )
+            self._w_scenario.value = chosen
+
+        buttons = [*self._buttons(), self._w_apply_scenario]
+        self._action(
+            "Applying the scenario",
+            buttons,
+            self._apply_scenario,
+            set_inputs=set_choice,
+        )
+
+    def scenario_names(self) -> list[str]:
+        """Return the simulator's scenario names, for `apply_scenario`."""
+        if not self._scenarios:
+            self._scenarios = connections.ensure_simulator().scenarios()
+        return sorted(self._scenarios)
+
     def _text_help(self) -> list[str]:
         return [
             'start_panel.connect()  # or connect(mode="azure") to sign in to Azure',
             'start_panel.save(subscription_id="<subscription ID>", '
             'resource_group="<data-plane resource group>")',
+            "start_panel.reset()  # simulator mode: bring back the demo tenant",
+            'start_panel.apply_scenario("<name>")  # names: '
+            "start_panel.scenario_names()",
         ]
 
     def _text_widgets(self) -> list[widgets.Widget]:

@@ -78,7 +78,12 @@ def _status_cell(status: Status) -> str:
 
 
 def _fix_cell(finding: Finding) -> str:
-    parts = [prose_html(finding.fix)] if finding.fix else []
+    fix = finding.fix
+    # A command that the fix quotes and that also has its own block below is
+    # shown once, in the block with its Copy button.
+    for command in finding.commands:
+        fix = fix.replace(f"`{command}`", "the command below")
+    parts = [prose_html(fix)] if fix else []
     for command in finding.commands:
         parts.append(command_block(command, "fix command"))
     return "".join(parts)

@@ -78,7 +78,7 @@ def test_get_with_uri_variant_fails(argument: str, call: str) -> None:
     finding = run_check(task(argument))
 
     assert finding.id == CHECK
-    assert finding.status is Status.FAILED
+    assert finding.status is Status.FAILED, finding.observed
     assert f"Write {call} instead" in finding.fix
     assert "Line 5" in finding.observed
 
@@ -97,7 +97,7 @@ def test_get_with_uri_group_version_kept() -> None:
 
     finding = run_check(source)
 
-    assert finding.status is Status.FAILED
+    assert finding.status is Status.FAILED, finding.observed
     assert f'secrets.get("db-pass", group_version="{VERSION}")' in finding.fix
 
 

@@ -9,6 +9,8 @@ import pytest
 from panel_support import identity
 
 from akv_helpers.connection import Connection, SimulatorEndpoint
+from akv_helpers.diagnose import Finding, Status
+from akv_helpers.errors import InvalidInputError
 from akv_helpers.profile import Profile, save_profile
 from akv_helpers.ui import set_text_mode
 from akv_helpers.ui._render import prose_html, status_line
@@ -16,6 +18,7 @@ from akv_helpers.ui._text import html_to_text
 from akv_helpers.ui.grant import GrantPanel
 from akv_helpers.ui.identity import IdentityPanel
 from akv_helpers.ui.start import StartPanel
+from akv_helpers.ui.troubleshoot import findings_html
 
 
 @pytest.fixture
@@ -95,3 +98,50 @@ def test_scenario_options_show_descriptions(
     descriptions = fresh_sim.scenarios()
     assert f"secret-disabled: {descriptions['secret-disabled']}" in labels
     assert panel._w_scenario.value == "secret-disabled"
+
+
+@pytest.mark.usefixtures("text_mode")
+def test_text_apply_scenario_and_reset(
+    fresh_sim: SimulatorEndpoint,
+    profile_home: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    panel = StartPanel()
+
+    panel.apply_scenario(" Secret-Disabled ")
+
+    assert fresh_sim.state()["scenarios"] == ["secret-disabled"]
+    assert "applied the scenario secret-disabled" in capsys.readouterr().out
+    panel.reset()
+    assert fresh_sim.state()["scenarios"] == []
+    assert "start_panel.apply_scenario(" in panel._plain_text()
+
+
+def test_text_apply_unknown_scenario_changes_nothing(
+    fresh_sim: SimulatorEndpoint, profile_home: Path
+) -> None:
+    fresh_sim.apply_scenario("secret-disabled")
+    panel = StartPanel()
+
+    with pytest.raises(InvalidInputError) as caught:
+        panel.apply_scenario("no-such-scenario")
+
+    assert "'no-such-scenario'" in caught.value.message
+    assert fresh_sim.state()["scenarios"] == ["secret-disabled"]
+
+
+def test_fix_quotes_command_once() -> None:
+    finding = Finding(
+        id="vault.permission-model",
+        title="Vault permission model",
+        status=Status.FAILED,
+        observed="access policies",
+        expected="RBAC",
+        fix="Enable it: `az keyvault update --enable-rbac-authorization true`.",
+        commands=("az keyvault update --enable-rbac-authorization true",),
+    )
+
+    text = html_to_text(findings_html([finding]))
+
+    assert text.count("az keyvault update") == 1
+    assert "Enable it: the command below." in text
