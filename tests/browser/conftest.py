@@ -31,7 +31,7 @@ from akv_helpers.connection import SimulatorEndpoint, ensure_simulator, stop_sim
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 INSTALL_HINT = (
-    "sudo apt-get install -y --no-install-recommends chromium (or .ci/install-browser)"
+    "sudo apt-get install -y chromium (or .ci/install-browser)"
 )
 
 
