@@ -30,9 +30,7 @@ from playwright.sync_api import BrowserContext, Page, Playwright, sync_playwrigh
 from akv_helpers.connection import SimulatorEndpoint, ensure_simulator, stop_simulator
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
-INSTALL_HINT = (
-    "sudo apt-get install -y chromium (or .ci/install-browser)"
-)
+INSTALL_HINT = "sudo apt-get install -y chromium (or .ci/install-browser)"
 
 
 @pytest.fixture(scope="session")

@@ -192,19 +192,11 @@ def start_app(home: Path, base: Path, extra: list[str]) -> LabServer:
     environment = lab_environment(home, base)
     port = free_port()
     command = [str(BIN / "akv-onboard"), "app", "--port", str(port), *extra]
-    log = base / "app.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=base,
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = LabServer(
-        process, port, "", base, log, Path(environment["JUPYTER_CONFIG_DIR"])
-    )
+    server = _launch(command, environment, port, "", base, base / "app.log")
+    process, log = server.process, server.log
+
+    # Voilà prints the URL once it listens. A request for the page would start a
+    # kernel, so the URL is the sign that it is ready.
     deadline = time.monotonic() + SERVER_START_SECONDS
     pattern = re.compile(rf"http://(?:127\.0\.0\.1|localhost):{port}\S*token=(\w+)")
     while time.monotonic() < deadline:
@@ -221,8 +213,6 @@ def start_app(home: Path, base: Path, extra: list[str]) -> LabServer:
         raise AssertionError(
             f"akv-onboard app printed no URL with a token:\n{log_text}"
         )
-    # Voilà prints the URL once it listens; a request for the page would start a
-    # kernel, so the URL is the sign that it is ready.
     return server
 
 
@@ -235,9 +225,23 @@ def _start_server(
     base: Path,
 ) -> LabServer:
     if os.geteuid() == 0:
-        # Jupyter refuses to start as root unless told to; containers often run as root.
+        # Jupyter rejects running as root without --allow-root, and containers
+        # often run as root.
         command.append("--allow-root")
-    log = base / "server.log"
+    server = _launch(command, environment, port, token, root, base / "server.log")
+    _wait_ready(server, "/api/status")
+    return server
+
+
+def _launch(
+    command: list[str],
+    environment: dict[str, str],
+    port: int,
+    token: str,
+    root: Path,
+    log: Path,
+) -> LabServer:
+    """Start `command` in `root` in a session of its own, its output in `log`."""
     with log.open("wb") as output:
         process = subprocess.Popen(
             command,
@@ -247,11 +251,9 @@ def _start_server(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    server = LabServer(
+    return LabServer(
         process, port, token, root, log, Path(environment["JUPYTER_CONFIG_DIR"])
     )
-    _wait_ready(server, "/api/status")
-    return server
 
 
 def _wait_ready(server: LabServer, path: str) -> None:
@@ -407,7 +409,7 @@ class Notebook:
         self.wait_idle()
 
     def mark_outputs_stale(self) -> None:
-        """Mark the current cell outputs, so `wait_rerun` sees them replaced."""
+        """Mark the current cell outputs, so that `wait_rerun` detects new ones."""
         self.panel.evaluate(
             "panel => panel.querySelectorAll('.jp-OutputArea-output')"
             ".forEach(output => { output.dataset.akvStale = '1'; })"
