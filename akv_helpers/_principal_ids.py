@@ -151,8 +151,8 @@ def validate_identity_reference(text: str) -> str:
     Raises
     ------
     InvalidInputError
-        If `text` is none of these, with the value, `IDENTITY_REFERENCE_SHAPE`
-        and the fix.
+        If `text` matches none of these forms. The message names the value,
+        `IDENTITY_REFERENCE_SHAPE` and the fix.
     """
     stripped = _require_string(text, "identity").strip()
     try:

@@ -204,6 +204,17 @@ def _use_instead(suggestion: str) -> str:
 _SENTENCE_ENDS = (".", "!", "?", "…", ":")
 
 
+def count_noun(number: int, noun: str) -> str:
+    """Return `number` followed by `noun`, with an "s" unless the number is 1.
+
+    Examples
+    --------
+    >>> count_noun(1, "check"), count_noun(2, "assignment")
+    ('1 check', '2 assignments')
+    """
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def end_sentence(text: str) -> str:
     """Return `text` ending with one period, unless it already ends a sentence.
 

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from azure.mgmt.core.tools import parse_resource_id
 
+from akv_helpers._text_checks import count_noun
 from akv_helpers.connection import Connection, azure_errors
 from akv_helpers.diagnose.checks_vault import access_policy_for
 from akv_helpers.diagnose.facts import AssignmentRecord
@@ -87,10 +88,6 @@ def principal_exists(context: CheckContext) -> bool | None:
     return principal.principal_id in directory.value
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
-
-
 def create_commands(context: CheckContext) -> tuple[str, ...]:
     """Return the command that grants the planned role, when the principal exists.
 
@@ -160,7 +157,7 @@ def check_missing(context: CheckContext) -> Finding:
         Status.FAILED,
         f"No role assignment at {describe_scope(scope)} or above lets principal "
         f"{principal_id} read secret values "
-        f"({_count(len(_own(context)), 'assignment')} of the principal listed at "
+        f"({count_noun(len(_own(context)), 'assignment')} of the principal listed at "
         "the vault).",
         "Key Vault Secrets User on the secret, assigned to the identity's principal "
         "ID.",

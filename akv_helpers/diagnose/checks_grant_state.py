@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from azure.core.exceptions import ResourceNotFoundError
 
+from akv_helpers._text_checks import count_noun
 from akv_helpers.connection import azure_errors
 from akv_helpers.diagnose.checks_grant import (
     covering_assignments,
@@ -48,7 +49,7 @@ def check_orphaned(context: CheckContext) -> Finding:
         checked = "and the directory" if directory is not None else "(principal types)"
         return context.finding(
             Status.OK,
-            f"{len(listed)} assignment{'' if len(listed) == 1 else 's'} on the "
+            f"{count_noun(len(listed), 'assignment')} on the "
             f"secret's path, none orphaned {checked}.",
             "Every assignment names a principal that exists.",
         )

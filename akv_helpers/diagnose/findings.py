@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from akv_helpers._text_checks import count_noun
+
 __all__ = [
     "DECISIVE_DOMAINS",
     "Diagnosis",
@@ -56,10 +58,6 @@ DECISIVE_DOMAINS: tuple[str, ...] = ("identity", "vault", "secret", "grant", "ta
 # Reasons quoted in the verdict, at most.
 _MAX_REASONS = 3
 _COULD_NOT_CHECK_PREFIX = "Could not check: "
-
-
-def _checks(number: int) -> str:
-    return "1 check" if number == 1 else f"{number} checks"
 
 
 def is_decisive(finding_id: str) -> bool:
@@ -252,7 +250,7 @@ class Diagnosis:
         unchecked = self.unchecked
         parts = []
         if failed:
-            parts.append(f"Problems found: {_checks(failed)} failed.")
+            parts.append(f"Problems found: {count_noun(failed, 'check')} failed.")
         if unchecked:
             reasons = list(
                 dict.fromkeys(
@@ -264,8 +262,9 @@ class Diagnosis:
             if len(reasons) > _MAX_REASONS:
                 shown += f"; and {len(reasons) - _MAX_REASONS} other reason(s)"
             parts.append(
-                f"Not confirmed: {_checks(len(unchecked))} that decide whether the "
-                f"task can read the secret could not be checked ({shown})."
+                f"Not confirmed: {count_noun(len(unchecked), 'check')} that decide "
+                "whether the task can read the secret could not be checked "
+                f"({shown})."
             )
         return " ".join(parts) or "No check failed."
 

@@ -52,7 +52,7 @@ __all__ = ["ACCESS_WAIT_SECONDS", "ALLOW_WRITE_LABEL", "SHOW_AS_OPTIONS", "Grant
 
 # How long the panel waits, by default, for a grant to take effect before it
 # reports "not readable yet". Azure can take up to 10 minutes, so the status
-# row says to press Grant again, which checks again and creates nothing new.
+# row asks for Grant to be pressed again, which checks again and creates nothing.
 ACCESS_WAIT_SECONDS = 30.0
 SHOW_AS_OPTIONS = ("Azure CLI", "Terraform", "Bicep")
 

@@ -29,7 +29,7 @@ SHOWN_OUTPUT_LINES = 30
 
 # How long a run waits, by default, for a new grant to take effect before it
 # reports that the grant is still propagating. Azure can take up to 10 minutes,
-# so the panel waits less and its message tells the user to run again.
+# so the panel waits less and its message asks for another run later.
 ACCESS_WAIT_SECONDS = 60.0
 
 # Colour and cursor sequences that rich writes into pyflyte's output.

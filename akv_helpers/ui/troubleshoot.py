@@ -18,6 +18,7 @@ import ipywidgets as widgets
 
 from akv_helpers import connection as connections
 from akv_helpers._task_file import check_task_file
+from akv_helpers._text_checks import count_noun
 from akv_helpers.diagnose import (
     REGISTRY,
     CheckContext,
@@ -190,10 +191,6 @@ def _findings_table(findings: list[Finding]) -> str:
     )
 
 
-def _count_checks(number: int) -> str:
-    return "1 check" if number == 1 else f"{number} checks"
-
-
 def _summary_html(diagnosis: Diagnosis) -> str:
     """Render the headline of a run; it reads OK only when its exit code is 0.
 
@@ -214,7 +211,7 @@ def _summary_html(diagnosis: Diagnosis) -> str:
             detail = f"{diagnosis.verdict} {detail}"
         return status_line(
             "error",
-            f"{_count_checks(len(failed))} failed: "
+            f"{count_noun(len(failed), 'check')} failed: "
             f"{', '.join(item.id for item in failed)}. "
             "Each row below says what to do.",
             detail,
