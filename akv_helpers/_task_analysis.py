@@ -23,6 +23,7 @@ from akv_helpers._task_code import (
     argument,
     call_name,
     constant_strings,
+    parse_python,
     parse_written_secret_uri,
     secrets_get_calls,
     string_value,
@@ -327,7 +328,7 @@ def analyze_task_code(source: str) -> TaskCodeReport:
     SyntaxError
         If `source` is not valid Python.
     """
-    tree = ast.parse(source)
+    tree = parse_python(source)
     constants = constant_strings(tree)
     calls = sorted(
         (node for node in ast.walk(tree) if isinstance(node, ast.Call)),

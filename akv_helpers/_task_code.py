@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import re
+import threading
 from dataclasses import dataclass
 
 from akv_helpers._task_lookup import INJECTOR_SECRETS_DIR
@@ -28,6 +29,7 @@ __all__ = [
     "argument",
     "call_name",
     "constant_strings",
+    "parse_python",
     "parse_written_secret_uri",
     "secrets_get_calls",
     "string_value",
@@ -133,6 +135,26 @@ class TaskCodeReport:
     def of_kind(self, kind: str) -> list[TaskCodeFinding]:
         """Return the findings of one ``KIND_*``, in source order."""
         return [finding for finding in self.findings if finding.kind == kind]
+
+
+# CPython 3.11 keeps the AST builder's recursion depth in interpreter-wide
+# state, so two threads parsing at once can make `ast.parse` raise
+# "SystemError: AST constructor recursion depth mismatch" (python/cpython
+# gh-106905). The doctor runs its checks in threads, so every parse goes
+# through this lock.
+_PARSE_LOCK = threading.Lock()
+
+
+def parse_python(source: str) -> ast.Module:
+    """Return the syntax tree of `source`, one parse at a time in the process.
+
+    Raises
+    ------
+    SyntaxError
+        If `source` is not valid Python.
+    """
+    with _PARSE_LOCK:
+        return ast.parse(source)
 
 
 _SCHEME = re.compile(r"^\s*(?:https?://)?", re.IGNORECASE)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from akv_helpers._secret_layout import check_directory, write_error
+from akv_helpers._task_code import parse_python
 from akv_helpers._task_source import module_file_name, render_task_module
 from akv_helpers.errors import InvalidNameError, TaskRunError
 
@@ -132,7 +133,7 @@ def remote_run_commands(
 def _entity_to_run(module_path: Path) -> str:
     """Return the first workflow of the module, else its first task."""
     try:
-        tree = ast.parse(module_path.read_text(encoding="utf-8"))
+        tree = parse_python(module_path.read_text(encoding="utf-8"))
     except (OSError, SyntaxError, UnicodeDecodeError) as error:
         raise TaskRunError(
             f"Cannot read the task module {module_path}: {type(error).__name__}.",
