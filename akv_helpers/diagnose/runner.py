@@ -16,10 +16,12 @@ import importlib
 import logging
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from akv_helpers.diagnose.facts import (
@@ -364,7 +366,12 @@ def _run_check(run: FactSource, entry: RegisteredCheck) -> Finding:
         return _could_not_check(entry, f"Could not check: {exc.message}", exc.fix)
     except Exception as exc:  # one check must never stop the others
         error = kit_error_from(exc, f"run the check {entry.id}")
-        logger.debug("The check %s raised %s", entry.id, type(exc).__name__)
+        logger.debug(
+            "The check %s raised %s at %s",
+            entry.id,
+            type(exc).__name__,
+            _raised_at(exc),
+        )
         return _could_not_check(
             entry, f"Could not check, because of an error: {error.message}", error.fix
         )
@@ -375,6 +382,20 @@ def _run_check(run: FactSource, entry: RegisteredCheck) -> Finding:
             "",
         )
     return finding
+
+
+def _raised_at(exc: BaseException, frames: int = 4) -> str:
+    """Return where `exc` was raised: its innermost frames, innermost first.
+
+    Only the locations are named, never the exception's message or the source
+    lines, so the log carries no value the check was working on.
+    """
+    summary = traceback.extract_tb(exc.__traceback__)[-frames:]
+    places = [
+        f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}"
+        for frame in summary
+    ]
+    return " < ".join(reversed(places)) or "an unknown place"
 
 
 def diagnose(

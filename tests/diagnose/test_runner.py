@@ -118,6 +118,25 @@ def test_unexpected_error_in_check_contained() -> None:
     assert diagnosis.finding("test.fine").status is Status.OK
 
 
+def test_unexpected_error_logged_with_place(caplog: pytest.LogCaptureFixture) -> None:
+    registry = CheckRegistry()
+
+    @registry.check("test.crash")
+    def crashing(context: CheckContext) -> Finding:
+        raise RuntimeError("boom with s3cr3t-value")
+
+    with caplog.at_level("DEBUG", logger="akv_helpers.diagnose.runner"):
+        diagnose(None, _inputs(), registry=registry)
+
+    lines = [r.getMessage() for r in caplog.records if "test.crash" in r.getMessage()]
+    assert len(lines) == 1
+    assert "RuntimeError" in lines[0]
+    assert "test_runner.py:" in lines[0]
+    assert "in crashing" in lines[0]
+    assert "s3cr3t" not in caplog.text
+    assert "boom" not in caplog.text
+
+
 def test_check_with_foreign_id_rejected() -> None:
     registry = CheckRegistry()
 
