@@ -7,8 +7,15 @@ Test folders have no ``__init__.py``, so pytest puts ``tests/`` on ``sys.path``
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from akv_helpers.simulator import seed
 
@@ -58,3 +65,65 @@ def state_canaries(home: Path) -> list[str]:
 
     walk(state)
     return found
+
+
+# The user ID the permission tests run as when the suite runs as root, because
+# root can read and write a file whatever its mode.
+UNPRIVILEGED_ID = 65534
+
+
+def shared_temp_folder() -> Path:
+    """Create a folder under the system temp folder that every user can enter.
+
+    pytest's ``tmp_path`` is private to the user running the suite, so a test
+    that runs a command as another user builds its files here instead. The
+    caller removes the folder.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="akv-onboard-"))
+    folder.chmod(0o755)
+    return folder
+
+
+def run_cli_unprivileged(
+    *arguments: str, home: Path
+) -> subprocess.CompletedProcess[str]:
+    """Run ``akv-onboard`` as a user that file modes apply to.
+
+    As root, the command runs as user and group 65534 (``nobody``) through
+    ``setpriv``, and the test is skipped when ``setpriv`` is missing. As any
+    other user it runs as that user.
+
+    Parameters
+    ----------
+    arguments
+        The command line after ``akv-onboard``.
+    home
+        Kit home for the command, a folder that user can write.
+    """
+    command = [str(Path(sys.executable).with_name("akv-onboard")), *arguments]
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("setpriv is missing, so the command cannot run as another user")
+        user = str(UNPRIVILEGED_ID)
+        command = [
+            setpriv,
+            f"--reuid={user}",
+            f"--regid={user}",
+            "--clear-groups",
+            *command,
+        ]
+        os.chown(home, UNPRIVILEGED_ID, UNPRIVILEGED_ID)
+    environment = {
+        name: value for name, value in os.environ.items() if not is_cleared(name)
+    }
+    environment.update(HOME=str(home), AKV_ONBOARD_HOME=str(home))
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=home,
+        timeout=120,
+        check=False,
+    )

@@ -6,6 +6,7 @@ import ast
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -17,7 +18,7 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner, Result
-from support import state_canaries
+from support import run_cli_unprivileged, shared_temp_folder, state_canaries
 
 from akv_helpers.cli import main, running_simulator, several_identities_error
 from akv_helpers.connection import SimulatorEndpoint
@@ -884,27 +885,39 @@ def test_quoted_command_check_catches_wrong_option() -> None:
         pytest.param(
             lambda tmp: tmp / "file" / "sub", "file/sub", id="file-in-the-way"
         ),
-        pytest.param(
-            lambda tmp: tmp / "locked" / "sub", "locked/sub", id="no-permission"
-        ),
     ],
 )
 def test_task_generate_unwritable_out(
     tmp_path: Path, make_out: Any, expected: str
 ) -> None:
     (tmp_path / "file").write_text("x")
-    (tmp_path / "locked").mkdir(mode=0o500)
-    try:
-        result = run("task", "generate", SECRET, "--out", str(make_out(tmp_path)))
-    finally:
-        (tmp_path / "locked").chmod(0o700)
+    result = run("task", "generate", SECRET, "--out", str(make_out(tmp_path)))
 
-    if os.geteuid() == 0 and "locked" in expected:
-        pytest.skip("root can write to a read-only folder")
     assert result.exit_code == 1, result.output
     assert result.stderr.startswith("Error: Could not ")
     assert expected in result.stderr
     assert "Traceback" not in result.output
+    assert "folder" in result.stderr.splitlines()[-1]
+
+
+def test_task_generate_read_only_out() -> None:
+    # Run as a user that the folder's mode applies to, which root is not.
+    folder = shared_temp_folder()
+    locked = folder / "locked"
+    locked.mkdir(mode=0o555)
+    home = folder / "home"
+    home.mkdir()
+    try:
+        result = run_cli_unprivileged(
+            "task", "generate", SECRET, "--out", str(locked / "sub"), home=home
+        )
+    finally:
+        shutil.rmtree(folder)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.startswith("Error: Could not ")
+    assert "locked/sub" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
     assert "folder" in result.stderr.splitlines()[-1]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from support import state_canaries
+from support import run_cli_unprivileged, shared_temp_folder, state_canaries
 
 from akv_helpers.cli import main
 from akv_helpers.connection import SimulatorEndpoint
@@ -382,3 +383,24 @@ def test_doctor_task_file_rule(tmp_path: Path, make_path, problem: str) -> None:
     assert result.exit_code == 2
     assert problem in result.stderr
     assert "Expected the path of an existing, readable Python file" in result.stderr
+
+
+def test_doctor_task_file_unreadable() -> None:
+    # Run as a user that the file's mode applies to, which root is not.
+    folder = shared_temp_folder()
+    task_file = folder / "task.py"
+    task_file.write_text("from flytekit import task\n", encoding="utf-8")
+    task_file.chmod(0o000)
+    home = folder / "home"
+    home.mkdir()
+    try:
+        result = run_cli_unprivileged(
+            "doctor", SECRET, "--task", str(task_file), home=home
+        )
+    finally:
+        shutil.rmtree(folder)
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "cannot be read (permission denied)" in result.stderr
+    assert "Make the file readable" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
