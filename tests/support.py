@@ -6,6 +6,7 @@ Test folders have no ``__init__.py``, so pytest puts ``tests/`` on ``sys.path``
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -106,13 +107,11 @@ def run_cli_unprivileged(
         if setpriv is None:
             pytest.skip("setpriv is missing, so the command cannot run as another user")
         user = str(UNPRIVILEGED_ID)
-        command = [
-            setpriv,
-            f"--reuid={user}",
-            f"--regid={user}",
-            "--clear-groups",
-            *command,
-        ]
+        switch = [setpriv, f"--reuid={user}", f"--regid={user}", "--clear-groups"]
+        problem = _unprivileged_python_problem(tuple(switch))
+        if problem:
+            pytest.skip(f"user {user} cannot run the project's Python: {problem}")
+        command = [*switch, *command]
         os.chown(home, UNPRIVILEGED_ID, UNPRIVILEGED_ID)
     environment = {
         name: value for name, value in os.environ.items() if not is_cleared(name)
@@ -127,3 +126,23 @@ def run_cli_unprivileged(
         timeout=120,
         check=False,
     )
+
+
+@functools.cache
+def _unprivileged_python_problem(switch: tuple[str, ...]) -> str:
+    """Return why the other user cannot import the kit, or "" when it can.
+
+    A checkout inside a folder that only root may enter is one such reason.
+    """
+    probe = subprocess.run(
+        [*switch, sys.executable, "-c", "import akv_helpers"],
+        capture_output=True,
+        text=True,
+        cwd="/",
+        timeout=60,
+        check=False,
+    )
+    if probe.returncode == 0:
+        return ""
+    lines = probe.stderr.strip().splitlines()
+    return lines[-1] if lines else f"exit code {probe.returncode}"
