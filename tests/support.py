@@ -91,8 +91,8 @@ def run_cli_unprivileged(
     """Run ``akv-onboard`` as a user that file modes apply to.
 
     As root, the command runs as user and group 65534 (``nobody``) through
-    ``setpriv``, and the test is skipped when ``setpriv`` is missing. As any
-    other user it runs as that user.
+    ``setpriv``. The test is skipped when ``setpriv`` is missing or that user
+    cannot start the project's Python. As any other user it runs as that user.
 
     Parameters
     ----------
