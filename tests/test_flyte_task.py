@@ -964,8 +964,8 @@ def test_run_waits_for_propagating_grant(
 def test_run_wait_times_out_still_propagating(
     simulator: SimulatorEndpoint, tmp_path: Path
 ) -> None:
+    # The scenario's grant takes far longer to propagate than the wait.
     simulator.apply_scenario("grant-propagating")
-    simulator.configure(propagation_seconds=2)
     connection = connect(Profile(mode="simulator"))
     identifier = parse_secret_identifier(LATEST)
     module = write_task_module(identifier, tmp_path, pinned=False)
