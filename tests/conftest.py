@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,3 +69,15 @@ def fresh_sim(sim: SimulatorEndpoint) -> SimulatorEndpoint:
 def connection(sim: SimulatorEndpoint) -> Connection:
     """Connect to the simulator as the seeded operator."""
     return connect(Profile(mode="simulator"))
+
+
+@pytest.fixture
+def closed_port() -> Iterator[int]:
+    """Return a loopback port that refuses connections for the whole test.
+
+    The port stays bound, without listening, until the test ends, so a
+    connection to it is refused and no other process can start serving on it.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        yield int(holder.getsockname()[1])

@@ -10,15 +10,19 @@ import functools
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from akv_helpers.simulator import seed
+
+T = TypeVar("T")
 
 # Variables that would point the SDKs at a real tenant, a proxy or another CA bundle.
 CLEARED_PREFIXES = ("AZURE_", "AKV_ONBOARD_", "MSI_", "IDENTITY_")
@@ -146,3 +150,37 @@ def _unprivileged_python_problem(switch: tuple[str, ...]) -> str:
         return ""
     lines = probe.stderr.strip().splitlines()
     return lines[-1] if lines else f"exit code {probe.returncode}"
+
+
+# What Jupyter Server and Voilà log when the port they were given is taken.
+PORT_IN_USE = "is already in use"
+PORT_ATTEMPTS = 3
+
+
+class PortTakenError(AssertionError):
+    """A server exited because another process took its port first."""
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that no process listens on right now.
+
+    Another process may take the port before the caller's server binds it, so
+    servers are started through `start_on_free_port`.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_on_free_port(start: Callable[[int], T]) -> T:
+    """Call ``start(port)`` with a free port, and again with a new one if taken.
+
+    `start` raises `PortTakenError` when its server exited because the port was
+    in use. After `PORT_ATTEMPTS` such exits the last error is raised.
+    """
+    for _ in range(PORT_ATTEMPTS - 1):
+        try:
+            return start(free_port())
+        except PortTakenError:
+            continue
+    return start(free_port())

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,6 +21,13 @@ from pathlib import Path
 import psutil
 import pytest
 from click.testing import CliRunner, Result
+from support import (
+    PORT_IN_USE,
+    PortTakenError,
+    run_cli_unprivileged,
+    shared_temp_folder,
+    start_on_free_port,
+)
 
 from akv_helpers.cli import main
 from akv_helpers.cli.app import APP_NOTEBOOK, DEFAULT_APP_PORT, app_directory
@@ -83,6 +91,44 @@ def test_app_dry_run_starts_nothing(tmp_path: Path) -> None:
     assert list(home.iterdir()) == []
 
 
+def test_app_port_in_use_rejected(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = CliRunner().invoke(
+            main, ["app", "--port", str(port)], env={"AKV_ONBOARD_HOME": str(home)}
+        )
+
+    assert result.exit_code == 1, result.output
+    assert f"Port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert f"akv-onboard app --port {port + 1}" in result.stderr
+    assert f"make app APP_PORT={port + 1}" in result.stderr
+    assert "Traceback" not in result.output
+    assert not (home / "simulator").exists()
+
+
+def test_app_privileged_port_rejected() -> None:
+    # Ports below 1024 are closed to users other than root on Linux by default.
+    folder = shared_temp_folder()
+    home = folder / "home"
+    home.mkdir()
+    try:
+        result = run_cli_unprivileged("app", "--port", "80", home=home)
+        started = (home / "simulator").exists()
+    finally:
+        shutil.rmtree(folder)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Port 80 on 127.0.0.1 cannot be listened on: permission denied" in (
+        result.stderr
+    )
+    assert "akv-onboard app --port 8866" in result.stderr
+    assert not started
+
+
 def test_app_root_only_notebook() -> None:
     assert sorted(path.name for path in app_directory().iterdir()) == [APP_NOTEBOOK]
 
@@ -100,16 +146,11 @@ def test_app_notebook_cells() -> None:
     assert all(cell["outputs"] == [] for cell in code)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class AppProcess:
     """`akv-onboard app` in a subprocess, with the URL read from its stderr."""
 
     def __init__(self, home: Path, port: int) -> None:
+        self.port = port
         environment = {**os.environ, "AKV_ONBOARD_HOME": str(home)}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "akv_helpers.cli", "app", "--port", str(port)],
@@ -142,9 +183,10 @@ class AppProcess:
             if self.found.wait(0.2):
                 assert self.url is not None
                 return self.url
-        raise AssertionError(
-            "Voilà printed no URL in time; stderr:\n" + "".join(self.stderr[-20:])
-        )
+        tail = "".join(self.stderr[-20:])
+        if self.process.poll() is not None and PORT_IN_USE in tail:
+            raise PortTakenError(f"port {self.port} was taken:\n{tail}")
+        raise AssertionError("Voilà printed no URL in time; stderr:\n" + tail)
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGTERM)
@@ -159,6 +201,20 @@ class AppProcess:
             self.reader.join(timeout=10)
             if self.process.stderr is not None:
                 self.process.stderr.close()
+
+
+def start_app_process(home: Path) -> tuple[AppProcess, str]:
+    """Start `akv-onboard app` on a free port; return it and its printed URL."""
+
+    def start(port: int) -> tuple[AppProcess, str]:
+        running = AppProcess(home, port)
+        try:
+            return running, running.wait_for_url()
+        except BaseException:
+            running.stop()
+            raise
+
+    return start_on_free_port(start)
 
 
 def alive(process: psutil.Process) -> bool:
@@ -178,10 +234,13 @@ def get(url: str) -> tuple[int, str]:
 def test_app_serves_walkthrough(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir(mode=0o700)
-    port = free_port()
-    running = AppProcess(home, port)
     try:
-        url = running.wait_for_url()
+        running, url = start_app_process(home)
+    except BaseException:
+        stop_simulator(home)
+        raise
+    port = running.port
+    try:
         voila = psutil.Process(running.process.pid)
         status, page = get(url)
         children = voila.children(recursive=True)

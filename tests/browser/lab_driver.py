@@ -13,7 +13,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
-from support import is_cleared
+from support import PORT_IN_USE, PortTakenError, is_cleared, start_on_free_port
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
@@ -81,14 +80,6 @@ def kit_environment(home: Path) -> dict[str, str]:
         [str(REPO), inherited] if inherited else [str(REPO)]
     )
     return environment
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that no process listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -170,27 +161,37 @@ def start_lab(
         environment = lab_environment(home, base)
     root = base / "notebooks"
     shutil.copytree(NOTEBOOKS, root, ignore=shutil.ignore_patterns(".*"))
-    port = free_port()
     token = secrets.token_hex(24)
-    command = [
-        str(BIN / "jupyter"),
-        "lab",
-        # The settings of `make lab`: first notebook, no outputs on disk.
-        f"--config={REPO / 'jupyter_lab_config.py'}",
-        "--no-browser",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        f"--ServerApp.token={token}",
-        f"--ServerApp.root_dir={root}",
-    ]
-    return _start_server(command, environment, port, token, root, base)
+
+    def start(port: int) -> LabServer:
+        command = [
+            str(BIN / "jupyter"),
+            "lab",
+            # The settings of `make lab`: first notebook, no outputs on disk.
+            f"--config={REPO / 'jupyter_lab_config.py'}",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            f"--ServerApp.token={token}",
+            f"--ServerApp.root_dir={root}",
+        ]
+        return _start_server(command, environment, port, token, root, base)
+
+    return start_on_free_port(start)
 
 
 def start_app(home: Path, base: Path, extra: list[str]) -> LabServer:
     """Start ``akv-onboard app`` and read its URL and token from its output."""
     environment = lab_environment(home, base)
-    port = free_port()
+    return start_on_free_port(
+        lambda port: _start_app_on(port, environment, base, extra)
+    )
+
+
+def _start_app_on(
+    port: int, environment: dict[str, str], base: Path, extra: list[str]
+) -> LabServer:
     command = [str(BIN / "akv-onboard"), "app", "--port", str(port), *extra]
     server = _launch(command, environment, port, "", base, base / "app.log")
     process, log = server.process, server.log
@@ -210,6 +211,7 @@ def start_app(home: Path, base: Path, extra: list[str]) -> LabServer:
     if not server.token:
         stop_server(server)
         log_text = log.read_text(errors="replace")
+        _raise_if_port_taken(server, log_text)
         raise AssertionError(
             f"akv-onboard app printed no URL with a token:\n{log_text}"
         )
@@ -270,7 +272,14 @@ def _wait_ready(server: LabServer, path: str) -> None:
         time.sleep(0.2)
     log = server.log_text()
     stop_server(server)
+    _raise_if_port_taken(server, log)
     raise AssertionError(f"the server did not become ready:\n{log}")
+
+
+def _raise_if_port_taken(server: LabServer, log: str) -> None:
+    """Raise `PortTakenError` if `server` exited because its port was in use."""
+    if server.process.poll() is not None and PORT_IN_USE in log:
+        raise PortTakenError(f"port {server.port} was taken:\n{log}")
 
 
 def _child_pids(parent: int) -> set[int]:

@@ -11,7 +11,6 @@ identity credential for the same reason.
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 import pytest
@@ -34,12 +33,6 @@ FAKE_AZ = """#!/bin/sh
 echo "ERROR: Please run 'az login' to setup account." >&2
 exit 1
 """
-
-
-def _closed_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -67,14 +60,15 @@ def _chain_error(with_managed_identity: bool) -> ClientAuthenticationError:
     return caught.value
 
 
-def _loopback_managed_identity(monkeypatch: pytest.MonkeyPatch) -> None:
-    port = _closed_loopback_port()
+def _loopback_managed_identity(monkeypatch: pytest.MonkeyPatch, port: int) -> None:
     monkeypatch.setenv("IDENTITY_ENDPOINT", f"http://127.0.0.1:{port}/msi/token")
     monkeypatch.setenv("IDENTITY_HEADER", "header-for-a-closed-port")
 
 
-def test_chain_az_not_on_path(offline: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _loopback_managed_identity(monkeypatch)
+def test_chain_az_not_on_path(
+    offline: Path, monkeypatch: pytest.MonkeyPatch, closed_port: int
+) -> None:
+    _loopback_managed_identity(monkeypatch, closed_port)
 
     lines = explain_credential_failure(_chain_error(with_managed_identity=True))
 

@@ -37,15 +37,9 @@ LOOPBACK = ("127.0.0.1", "::1")
 TAGS = re.compile(r"<[^>]+>")
 
 
-def _closed_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def offline(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kit_home: Path
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kit_home: Path, closed_port: int
 ) -> Iterator[list[Any]]:
     """Keep every credential on this machine; return the blocked addresses."""
     for name in list(os.environ):
@@ -57,8 +51,7 @@ def offline(
     empty.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("PATH", str(empty))
-    port = _closed_loopback_port()
-    monkeypatch.setenv("IDENTITY_ENDPOINT", f"http://127.0.0.1:{port}/msi/token")
+    monkeypatch.setenv("IDENTITY_ENDPOINT", f"http://127.0.0.1:{closed_port}/msi/token")
     monkeypatch.setenv("IDENTITY_HEADER", "header-for-a-closed-port")
 
     blocked: list[Any] = []
