@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import importlib.util
 import os
 import shlex
+import socket
 import sys
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import click
 
 from akv_helpers.cli._output import kit_errors
 from akv_helpers.cli._steps import effective_mode
-from akv_helpers.errors import NotConfiguredError
+from akv_helpers.errors import InvalidInputError, NotConfiguredError
 from akv_helpers.profile import kit_home, load_profile
 
 __all__ = [
@@ -69,6 +71,49 @@ def _require_voila() -> None:
         )
 
 
+def _require_free_port(port: int) -> None:
+    """Raise `InvalidInputError` when 127.0.0.1:`port` cannot be listened on.
+
+    It runs before anything starts, because Voilà would otherwise log that
+    the port is in use and exit after the simulator had been started for
+    nothing.
+    """
+    expected = "a TCP port on 127.0.0.1 that no other program listens on"
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # Tornado's listening socket sets this too, so a port left in TIME_WAIT
+        # by an earlier app counts as free, as it does for Voilà.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise InvalidInputError(
+                    f"Port {port} on 127.0.0.1 is already in use by another "
+                    f"program. Expected {expected}.",
+                    "Stop that program (an earlier `akv-onboard app` or `make app` "
+                    f"is the usual one), or choose another port: `akv-onboard app "
+                    f"--port {_other_port(port)}` or `make app APP_PORT="
+                    f"{_other_port(port)}`.",
+                    value=str(port),
+                    expected=expected,
+                ) from None
+            if error.errno == errno.EACCES:
+                raise InvalidInputError(
+                    f"Port {port} on 127.0.0.1 cannot be listened on: permission "
+                    f"denied. Expected {expected}.",
+                    "Choose a port from 1024 to 65535, such as the default "
+                    f"{DEFAULT_APP_PORT}: `akv-onboard app --port {DEFAULT_APP_PORT}`.",
+                    value=str(port),
+                    expected=expected,
+                ) from None
+            raise
+
+
+def _other_port(port: int) -> int:
+    """Return a port number to suggest in place of the taken `port`."""
+    return port + 1 if port < 65535 else DEFAULT_APP_PORT
+
+
 def _prepare() -> None:
     """Start the simulator unless Azure mode is configured, as `make lab` does."""
     from akv_helpers.cli.simulator import echo_simulator
@@ -107,6 +152,7 @@ def app(port: int, dry_run: bool) -> None:
         return
 
     _require_voila()
+    _require_free_port(port)
     _prepare()
     click.echo(f"Starting Voilà on port {port}; it prints the URL to open below.")
     sys.stdout.flush()
