@@ -9,9 +9,11 @@ policy, configured once in `client_kwargs`.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast
 
 from azure.core import AzureClouds
 from azure.core.credentials import TokenCredential
@@ -68,6 +70,9 @@ _AZURE_CLOUD_SETTINGS: dict[str, AzureClouds] = {
     "AzureChinaCloud": AzureClouds.AZURE_CHINA_CLOUD,
     "AzureUSGovernment": AzureClouds.AZURE_US_GOVERNMENT,
 }
+
+
+_Client = TypeVar("_Client")
 
 
 @dataclass(frozen=True)
@@ -203,6 +208,18 @@ class Connection:
     retry: RetrySettings = field(default_factory=RetrySettings)
     simulator: SimulatorEndpoint | None = None
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    # The doctor's checks share one connection across threads, and each client
+    # is built once.
+    _clients_lock: threading.Lock = field(
+        default_factory=threading.Lock, repr=False, compare=False
+    )
+
+    def _client(self, name: str, build: Callable[[], _Client]) -> _Client:
+        """Return the client `name`, building it with `build` the first time."""
+        with self._clients_lock:
+            if name not in self._clients:
+                self._clients[name] = build()
+            return cast(_Client, self._clients[name])
 
     def _management_kwargs(self) -> dict[str, Any]:
         kwargs = client_kwargs(self.retry, self.connection_verify)
@@ -214,26 +231,29 @@ class Connection:
 
     def msi(self) -> ManagedServiceIdentityClient:
         """Return the managed identity client (api-version 2024-11-30)."""
-        if "msi" not in self._clients:
-            self._clients["msi"] = ManagedServiceIdentityClient(
+        return self._client(
+            "msi",
+            lambda: ManagedServiceIdentityClient(
                 self.credential,
                 self.subscription_id,
                 api_version=MSI_API_VERSION,
                 base_url=self.arm_url,
                 **self._management_kwargs(),
-            )
-        return cast(ManagedServiceIdentityClient, self._clients["msi"])
+            ),
+        )
 
     def keyvault_mgmt(self) -> KeyVaultManagementClient:
         """Return the Key Vault management client."""
-        if "keyvault" not in self._clients:
+
+        def build() -> KeyVaultManagementClient:
             kwargs = self._management_kwargs()
             if self.mode == "azure":
                 kwargs["cloud_setting"] = _AZURE_CLOUD_SETTINGS[self.cloud.name]
-            self._clients["keyvault"] = KeyVaultManagementClient(
+            return KeyVaultManagementClient(
                 self.credential, self.subscription_id, base_url=self.arm_url, **kwargs
             )
-        return cast(KeyVaultManagementClient, self._clients["keyvault"])
+
+        return self._client("keyvault", build)
 
     def authorization(self) -> AuthorizationManagementClient:
         """Return the authorization client (api-version 2022-04-01).
@@ -242,7 +262,8 @@ class Connection:
         ``PrincipalNotFound`` when the request opts in; see
         `akv_helpers.retry_policies`.
         """
-        if "authorization" not in self._clients:
+
+        def build() -> AuthorizationManagementClient:
             kwargs = self._management_kwargs()
             kwargs["retry_policy"] = PrincipalNotFoundRetryPolicy(
                 principal_not_found_retries=self.retry.principal_not_found,
@@ -251,14 +272,15 @@ class Connection:
                 expired_token_retries=self.retry.expired_token,
                 **retry_settings(self.retry),
             )
-            self._clients["authorization"] = AuthorizationManagementClient(
+            return AuthorizationManagementClient(
                 self.credential,
                 self.subscription_id,
                 api_version=AUTHORIZATION_API_VERSION,
                 base_url=self.arm_url,
                 **kwargs,
             )
-        return cast(AuthorizationManagementClient, self._clients["authorization"])
+
+        return self._client("authorization", build)
 
     def secret_client(
         self, vault_url: str, credential: TokenCredential | None = None

@@ -234,7 +234,9 @@ class RenderCheck:
             if self._outcome is not None:
                 return
             self._outcome = False
-        _switch_text_mode_on(self)
+            # Inside the lock, so a late answer, which takes the lock first,
+            # finds text mode already switched on by this check and undoes it.
+            _switch_text_mode_on(self)
         self._w_status.value = status_line(
             "warning",
             "The front end did not answer the render check: this kernel is in "

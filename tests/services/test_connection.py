@@ -8,7 +8,9 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -238,6 +240,38 @@ def test_clients_use_retry_settings() -> None:
         assert retry.status_retries == 2
         assert retry.backoff_factor == 0.25
         assert pipeline._transport.connection_config.read_timeout == 9
+
+
+def test_clients_built_once_across_threads() -> None:
+    # The doctor's checks call these from several threads at once.
+    connection = connect(
+        Profile(mode="azure", subscription_id=SUBSCRIPTION),
+        credential=AzureCliCredential(),
+    )
+    getters = [connection.msi, connection.keyvault_mgmt, connection.authorization]
+    threads = 8
+    barrier = threading.Barrier(threads * len(getters), timeout=20)
+    built: dict[str, set[int]] = {getter.__name__: set() for getter in getters}
+
+    def get(getter: Callable[[], object]) -> None:
+        barrier.wait()
+        built[getter.__name__].add(id(getter()))
+
+    workers = [
+        threading.Thread(target=get, args=(getter,))
+        for getter in getters
+        for _ in range(threads)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+
+    assert {name: len(ids) for name, ids in built.items()} == {
+        "msi": 1,
+        "keyvault_mgmt": 1,
+        "authorization": 1,
+    }
 
 
 def test_connect_simulator(connection: Connection, sim: SimulatorEndpoint) -> None:
