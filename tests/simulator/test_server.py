@@ -218,6 +218,27 @@ def test_principals_listed(sim: RunningSimulator) -> None:
     assert principals[IDENTITY] == "ServicePrincipal"
 
 
+def test_restart_taken_port_replaced(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    first = start_simulator(home)
+    vault, port = sorted(first.discovery["vault_ports"].items())[0]
+    assert stop_simulator(first) == 0
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", port))
+        holder.listen()
+        second = start_simulator(home)
+        try:
+            moved = second.discovery["vault_ports"][vault]
+            log = (home / "simulator" / "simulator.log").read_text(encoding="utf-8")
+        finally:
+            stop_simulator(second)
+
+    assert moved != port
+    assert f"port {port} is taken; picking another" in log
+
+
 def test_restart_keeps_state_and_ports(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir(mode=0o700)
@@ -247,7 +268,14 @@ def test_restart_keeps_state_and_ports(tmp_path: Path) -> None:
     assert not (home / "simulator" / "simulator.json").exists()
     second = start_simulator(home)
     try:
-        assert second.discovery["vault_ports"] == first.discovery["vault_ports"]
+        # A port that another process took in between is logged and replaced.
+        log = (home / "simulator" / "simulator.log").read_text(encoding="utf-8")
+        for vault, port in first.discovery["vault_ports"].items():
+            if second.discovery["vault_ports"][vault] != port:
+                assert f"port {port} is taken; picking another" in log
+        assert set(second.discovery["vault_ports"]) == set(
+            first.discovery["vault_ports"]
+        )
         client = authorization_client(second, OPERATOR)
         found = list(
             client.role_assignments.list_for_scope(
