@@ -140,8 +140,8 @@ class TaskCodeReport:
 # CPython 3.11 keeps the AST builder's recursion depth in interpreter-wide
 # state, so two threads parsing at once can make `ast.parse` raise
 # "SystemError: AST constructor recursion depth mismatch" (python/cpython
-# gh-106905). The doctor runs its checks in threads, so every parse goes
-# through this lock.
+# gh-106905). The doctor runs its checks in threads, so every parse by the kit
+# goes through this lock.
 _PARSE_LOCK = threading.Lock()
 
 

@@ -138,8 +138,16 @@ def _unprivileged_python_problem(switch: tuple[str, ...]) -> str:
 
     A checkout inside a folder that only root may enter is one such reason.
     """
+    # The project's interpreter may lie in a folder that user cannot enter, and
+    # the venv then runs another build of Python. It must be the same version,
+    # for the venv's packages to load.
+    version = list(sys.version_info[:2])
+    check = (
+        "import sys, akv_helpers; "
+        f"sys.exit(0 if list(sys.version_info[:2]) == {version!r} else 3)"
+    )
     probe = subprocess.run(
-        [*switch, sys.executable, "-c", "import akv_helpers"],
+        [*switch, sys.executable, "-c", check],
         capture_output=True,
         text=True,
         cwd="/",
@@ -148,6 +156,9 @@ def _unprivileged_python_problem(switch: tuple[str, ...]) -> str:
     )
     if probe.returncode == 0:
         return ""
+    if probe.returncode == 3:
+        project = ".".join(str(part) for part in version)
+        return f"its Python is not version {project}, as the project's is"
     lines = probe.stderr.strip().splitlines()
     return lines[-1] if lines else f"exit code {probe.returncode}"
 

@@ -102,16 +102,43 @@ def test_app_port_in_use_rejected(tmp_path: Path) -> None:
             main, ["app", "--port", str(port)], env={"AKV_ONBOARD_HOME": str(home)}
         )
 
+    suggested = re.search(r"or use port (\d+), which is free now", result.stderr)
     assert result.exit_code == 1, result.output
     assert f"Port {port} on 127.0.0.1 is already in use" in result.stderr
-    assert f"akv-onboard app --port {port + 1}" in result.stderr
-    assert f"make app APP_PORT={port + 1}" in result.stderr
+    assert suggested is not None
+    assert int(suggested.group(1)) > port
+    assert f"akv-onboard app --port {suggested.group(1)}" in result.stderr
+    assert f"make app APP_PORT={suggested.group(1)}" in result.stderr
     assert "Traceback" not in result.output
     assert not (home / "simulator").exists()
 
 
+def test_app_port_suggestion_skips_taken() -> None:
+    # The port after the requested one is taken too, so a later one is named.
+    with socket.socket() as held, socket.socket() as next_held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        try:
+            next_held.bind(("127.0.0.1", port + 1))
+        except OSError:
+            pytest.skip(f"port {port + 1} is in use, so the test cannot hold it")
+        next_held.listen()
+        result = CliRunner().invoke(main, ["app", "--port", str(port)])
+
+    suggested = re.search(r"or use port (\d+), which is free now", result.stderr)
+    assert result.exit_code == 1, result.output
+    assert suggested is not None
+    assert int(suggested.group(1)) > port + 1
+
+
 def test_app_privileged_port_rejected() -> None:
-    # Ports below 1024 are closed to users other than root on Linux by default.
+    # Linux closes the ports below this setting (1024 by default) to users
+    # other than root; some containers set it to 0.
+    setting = Path("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+    if not setting.exists() or int(setting.read_text()) <= 80:
+        pytest.skip("port 80 is open to every user on this machine")
+    lowest = int(setting.read_text())
     folder = shared_temp_folder()
     home = folder / "home"
     home.mkdir()
@@ -125,6 +152,7 @@ def test_app_privileged_port_rejected() -> None:
     assert "Port 80 on 127.0.0.1 cannot be listened on: permission denied" in (
         result.stderr
     )
+    assert f"Choose a port from {lowest} to 65535" in result.stderr
     assert "akv-onboard app --port 8866" in result.stderr
     assert not started
 
@@ -183,8 +211,12 @@ class AppProcess:
             if self.found.wait(0.2):
                 assert self.url is not None
                 return self.url
+        exited = self.process.poll() is not None
+        if exited:
+            # The reader may not have read the last lines yet.
+            self.reader.join(5)
         tail = "".join(self.stderr[-20:])
-        if self.process.poll() is not None and PORT_IN_USE in tail:
+        if exited and PORT_IN_USE in tail:
             raise PortTakenError(f"port {self.port} was taken:\n{tail}")
         raise AssertionError("Voilà printed no URL in time; stderr:\n" + tail)
 

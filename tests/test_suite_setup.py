@@ -15,5 +15,10 @@ def test_xdist_group_applied(request: pytest.FixtureRequest) -> None:
     # over both workers.
     if "PYTEST_XDIST_WORKER" not in os.environ:
         pytest.skip("the suite runs without pytest-xdist workers")
+    # A worker's own "dist" option is "no", so the controller's command line
+    # shows how tests are spread.
+    command_line = getattr(request.config, "workerinput", {}).get("mainargv", [])
+    if "loadgroup" not in " ".join(command_line):
+        pytest.skip("the suite runs without --dist loadgroup, as `make test` uses")
 
     assert request.node.nodeid.endswith("@browser")

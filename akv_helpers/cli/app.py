@@ -71,14 +71,14 @@ def _require_voila() -> None:
         )
 
 
-def _require_free_port(port: int) -> None:
-    """Raise `InvalidInputError` when 127.0.0.1:`port` cannot be listened on.
+# Linux's setting for the lowest port that users other than root may listen on.
+_UNPRIVILEGED_PORT_START = Path("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+# How many ports after a taken one are tried for a free one to suggest.
+_SUGGESTION_TRIES = 20
 
-    It runs before anything starts, because Voilà would otherwise log that
-    the port is in use and exit after the simulator had been started for
-    nothing.
-    """
-    expected = "a TCP port on 127.0.0.1 that no other program listens on"
+
+def _bind_error(port: int) -> OSError | None:
+    """Return why 127.0.0.1:`port` cannot be bound now, or ``None`` if it can."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         # Tornado's listening socket sets this too, so a port left in TIME_WAIT
         # by an earlier app counts as free, as it does for Voilà.
@@ -86,32 +86,72 @@ def _require_free_port(port: int) -> None:
         try:
             probe.bind(("127.0.0.1", port))
         except OSError as error:
-            if error.errno == errno.EADDRINUSE:
-                raise InvalidInputError(
-                    f"Port {port} on 127.0.0.1 is already in use by another "
-                    f"program. Expected {expected}.",
-                    "Stop that program (an earlier `akv-onboard app` or `make app` "
-                    f"is the usual one), or choose another port: `akv-onboard app "
-                    f"--port {_other_port(port)}` or `make app APP_PORT="
-                    f"{_other_port(port)}`.",
-                    value=str(port),
-                    expected=expected,
-                ) from None
-            if error.errno == errno.EACCES:
-                raise InvalidInputError(
-                    f"Port {port} on 127.0.0.1 cannot be listened on: permission "
-                    f"denied. Expected {expected}.",
-                    "Choose a port from 1024 to 65535, such as the default "
-                    f"{DEFAULT_APP_PORT}: `akv-onboard app --port {DEFAULT_APP_PORT}`.",
-                    value=str(port),
-                    expected=expected,
-                ) from None
-            raise
+            return error
+    return None
 
 
-def _other_port(port: int) -> int:
-    """Return a port number to suggest in place of the taken `port`."""
-    return port + 1 if port < 65535 else DEFAULT_APP_PORT
+def _free_port_after(port: int) -> int | None:
+    """Return the first port after `port` that is free now, or ``None``."""
+    for candidate in range(port + 1, min(port + 1 + _SUGGESTION_TRIES, 65536)):
+        if _bind_error(candidate) is None:
+            return candidate
+    return None
+
+
+def _lowest_unprivileged_port() -> int:
+    """Return the lowest port that users other than root may listen on."""
+    try:
+        return int(_UNPRIVILEGED_PORT_START.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return 1024
+
+
+def _require_free_port(port: int) -> None:
+    """Raise `InvalidInputError` when 127.0.0.1:`port` cannot be listened on.
+
+    It runs before anything starts, because Voilà would otherwise log that
+    the port is in use and exit after the simulator had been started for
+    nothing.
+    """
+    error = _bind_error(port)
+    if error is None:
+        return
+    expected = "a TCP port on 127.0.0.1 that no other program listens on"
+    if error.errno == errno.EADDRINUSE:
+        free = _free_port_after(port)
+        if free is None:
+            choose = "or choose another port with `akv-onboard app --port N`."
+        else:
+            choose = (
+                f"or use port {free}, which is free now: `akv-onboard app --port "
+                f"{free}` or `make app APP_PORT={free}`."
+            )
+        raise InvalidInputError(
+            f"Port {port} on 127.0.0.1 is already in use by another program. "
+            f"Expected {expected}.",
+            "Stop that program (usually an earlier `akv-onboard app` or `make "
+            f"app`), {choose}",
+            value=str(port),
+            expected=expected,
+        )
+    if error.errno == errno.EACCES:
+        lowest = _lowest_unprivileged_port()
+        raise InvalidInputError(
+            f"Port {port} on 127.0.0.1 cannot be listened on: permission denied. "
+            f"Expected {expected}.",
+            f"Choose a port from {lowest} to 65535, such as the default "
+            f"{DEFAULT_APP_PORT}: `akv-onboard app --port {DEFAULT_APP_PORT}`.",
+            value=str(port),
+            expected=expected,
+        )
+    reason = error.strerror or type(error).__name__
+    raise InvalidInputError(
+        f"Port {port} on 127.0.0.1 cannot be listened on: {reason}. "
+        f"Expected {expected}.",
+        f"Choose another port: `akv-onboard app --port {DEFAULT_APP_PORT}`.",
+        value=str(port),
+        expected=expected,
+    )
 
 
 def _prepare() -> None:

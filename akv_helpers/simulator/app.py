@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import errno
 import fcntl
 import json
 import logging
@@ -50,8 +51,15 @@ def _bind_preferred(preferred: int | None) -> list[socket.socket]:
     if preferred:
         try:
             return _bind(preferred)
-        except OSError:
-            logger.info("port %s is taken; picking another", preferred)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                logger.info("port %s is taken; picking another", preferred)
+            else:
+                logger.info(
+                    "port %s cannot be bound (errno %s); picking another",
+                    preferred,
+                    error.errno,
+                )
     return _bind(0)
 
 

@@ -234,8 +234,8 @@ class RenderCheck:
             if self._outcome is not None:
                 return
             self._outcome = False
-            # Inside the lock, so a late answer, which takes the lock first,
-            # finds text mode already switched on by this check and undoes it.
+            # Inside the lock, so an answer that arrives after the timeout sees
+            # text mode switched on by this check and switches it off again.
             _switch_text_mode_on(self)
         self._w_status.value = status_line(
             "warning",

@@ -209,9 +209,10 @@ def _start_app_on(
             break
         time.sleep(0.2)
     if not server.token:
+        exited = process.poll() is not None
         stop_server(server)
         log_text = log.read_text(errors="replace")
-        _raise_if_port_taken(server, log_text)
+        _raise_if_port_taken(server, exited, log_text)
         raise AssertionError(
             f"akv-onboard app printed no URL with a token:\n{log_text}"
         )
@@ -270,15 +271,19 @@ def _wait_ready(server: LabServer, path: str) -> None:
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.2)
+    exited = server.process.poll() is not None
     log = server.log_text()
     stop_server(server)
-    _raise_if_port_taken(server, log)
+    _raise_if_port_taken(server, exited, log)
     raise AssertionError(f"the server did not become ready:\n{log}")
 
 
-def _raise_if_port_taken(server: LabServer, log: str) -> None:
-    """Raise `PortTakenError` if `server` exited because its port was in use."""
-    if server.process.poll() is not None and PORT_IN_USE in log:
+def _raise_if_port_taken(server: LabServer, exited: bool, log: str) -> None:
+    """Raise `PortTakenError` if `server` exited because its port was in use.
+
+    `exited` tells whether the server had exited before the tests stopped it.
+    """
+    if exited and PORT_IN_USE in log:
         raise PortTakenError(f"port {server.port} was taken:\n{log}")
 
 

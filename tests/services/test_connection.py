@@ -8,9 +8,7 @@ import logging
 import os
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -242,32 +240,50 @@ def test_clients_use_retry_settings() -> None:
         assert pipeline._transport.connection_config.read_timeout == 9
 
 
+# Builds each client from 8 threads at once, switching threads as often as
+# possible, and prints how many distinct objects each getter returned.
+_BUILD_RACE = """
+import json, sys, threading
+sys.setswitchinterval(1e-6)
+from azure.identity import AzureCliCredential
+from akv_helpers.connection import connect
+from akv_helpers.profile import Profile
+
+connection = connect(
+    Profile(mode="azure", subscription_id="%s"), credential=AzureCliCredential()
+)
+getters = [connection.msi, connection.keyvault_mgmt, connection.authorization]
+barrier = threading.Barrier(8 * len(getters), timeout=20)
+built = {getter.__name__: [] for getter in getters}
+
+def get(getter):
+    barrier.wait()
+    built[getter.__name__].append(getter())
+
+workers = [threading.Thread(target=get, args=(g,)) for g in getters for _ in range(8)]
+for worker in workers:
+    worker.start()
+for worker in workers:
+    worker.join(30)
+counts = {name: len({id(c) for c in clients}) for name, clients in built.items()}
+print(json.dumps(counts))
+"""
+
+
 def test_clients_built_once_across_threads() -> None:
-    # The doctor's checks call these from several threads at once.
-    connection = connect(
-        Profile(mode="azure", subscription_id=SUBSCRIPTION),
-        credential=AzureCliCredential(),
+    # The doctor's checks call these from several threads at once. A new
+    # process is used because the first build of each client imports its SDK
+    # modules, which is the slow step where threads overlap.
+    result = subprocess.run(
+        [sys.executable, "-c", _BUILD_RACE % SUBSCRIPTION],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
-    getters = [connection.msi, connection.keyvault_mgmt, connection.authorization]
-    threads = 8
-    barrier = threading.Barrier(threads * len(getters), timeout=20)
-    built: dict[str, set[int]] = {getter.__name__: set() for getter in getters}
 
-    def get(getter: Callable[[], object]) -> None:
-        barrier.wait()
-        built[getter.__name__].add(id(getter()))
-
-    workers = [
-        threading.Thread(target=get, args=(getter,))
-        for getter in getters
-        for _ in range(threads)
-    ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(30)
-
-    assert {name: len(ids) for name, ids in built.items()} == {
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
         "msi": 1,
         "keyvault_mgmt": 1,
         "authorization": 1,

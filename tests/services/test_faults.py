@@ -32,9 +32,9 @@ pytestmark = pytest.mark.xdist_group("faults")
 
 PRINCIPAL = "bbbbbbbb-0000-4000-8000-000000000002"
 # Every request of these tests has this read timeout, not only the slow ones,
-# and several tests count attempts exactly. The simulator responded in
-# 57 ms at most in a measured run under load, so 0.5 s leaves room for a
-# stalled disk on a busy machine.
+# and several tests count attempts exactly. On a two-core machine running
+# the whole suite, the simulator responded in 57 ms at most (20,000 reads),
+# so 0.5 s leaves room for a stalled disk on a busy machine.
 READ_TIMEOUT = 0.5
 FAST = RetrySettings(
     total=3,
