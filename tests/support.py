@@ -7,8 +7,10 @@ Test folders have no ``__init__.py``, so pytest puts ``tests/`` on ``sys.path``
 from __future__ import annotations
 
 import functools
+import html
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -195,3 +197,16 @@ def start_on_free_port(start: Callable[[int], T]) -> T:
         except PortTakenError:
             continue
     return start(free_port())
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def visible_text(fragment: str) -> str:
+    """Return the text a browser shows for an HTML fragment, whitespace collapsed.
+
+    Every tag counts as a space, except ``<wbr>``, which only lets a line end
+    inside a long ID and shows nothing.
+    """
+    without_tags = _TAG.sub(" ", fragment.replace("<wbr>", ""))
+    return " ".join(html.unescape(without_tags).split())

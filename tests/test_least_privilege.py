@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import html
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from support import visible_text
 
 from akv_helpers.assignments import (
     grant,
@@ -97,7 +96,7 @@ def run_cli(*arguments: str) -> Result:
 
 
 def text_of(html_text: str) -> str:
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", html_text)).split())
+    return visible_text(html_text)
 
 
 # --- roles, judged from their definitions -----------------------------------------

@@ -16,6 +16,7 @@ import pytest
 from azure.core.credentials import AccessToken, AccessTokenInfo, TokenCredential
 from azure.mgmt.authorization.v2022_04_01.models import RoleAssignmentCreateParameters
 from click.testing import CliRunner, Result
+from support import visible_text
 
 from akv_helpers.assignments import onboard_secret
 from akv_helpers.cli import main
@@ -88,7 +89,7 @@ def save_identity_profile(connection: Connection) -> None:
 
 
 def status_text(panel: Any) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", panel._w_status.value).split())
+    return visible_text(panel._w_status.value)
 
 
 def assign_as_operator(

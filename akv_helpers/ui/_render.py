@@ -12,11 +12,13 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from akv_helpers.errors import MAX_DISPLAYED_CHARACTERS, KitError, displayable
 
 __all__ = [
+    "HtmlCell",
     "Level",
     "code_block",
     "command_block",
@@ -25,6 +27,7 @@ __all__ = [
     "error_html",
     "id_html",
     "prose_html",
+    "status_cell",
     "status_line",
     "table_html",
 ]
@@ -97,6 +100,37 @@ def status_line(level: Level, text: str, detail: str = "") -> str:
     return "".join(parts)
 
 
+@dataclass(frozen=True)
+class HtmlCell:
+    """A table cell that is already HTML, so `table_html` inserts it unescaped.
+
+    Build one only from the kit's own fragments, such as `status_cell`, never
+    from a value a person typed or Azure returned.
+    """
+
+    html: str
+
+
+def status_cell(level: Level, word: str) -> HtmlCell:
+    """Render a status word for a table cell, bold and in the level's colour.
+
+    Parameters
+    ----------
+    level
+        Kind of status; it sets the colour.
+    word
+        Word shown, such as "OK" or "missing"; it carries the meaning without
+        the colour.
+
+    Returns
+    -------
+    HtmlCell
+        A bold, coloured ``b`` element.
+    """
+    colour = _COLOURS[level]
+    return HtmlCell(f'<b style="color:{colour}">{html.escape(word)}</b>')
+
+
 def error_html(error: BaseException) -> str:
     """Render an error as a "Failed" status line with its fix.
 
@@ -137,8 +171,9 @@ def table_html(
     headers
         Column titles.
     rows
-        Cells of each row; each cell is converted with ``str`` and escaped.
-        ``None`` is shown as an empty cell.
+        Cells of each row; each cell is converted with ``str`` and escaped,
+        except an `HtmlCell`, which is inserted as it is. ``None`` is shown as
+        an empty cell.
     copy_columns
         Indexes of the columns whose non-empty cells get a copy button beside
         the value. None by default.
@@ -160,6 +195,9 @@ def table_html(
     for row in rows:
         cells = []
         for index, cell in enumerate(row):
+            if isinstance(cell, HtmlCell):
+                cells.append(f"<td {cell_style}>{cell.html}</td>")
+                continue
             copied_cell = index in copied and cell is not None and bool(str(cell))
             cell_html = _cell_text(cell, whole=copied_cell)
             if copied_cell:
@@ -184,17 +222,30 @@ def _cell_text(cell: object, whole: bool = False) -> str:
     else:
         escaped = html.escape(displayable(text, limit))
     if _is_long_token(text):
-        return f'<span style="word-break:break-all">{escaped}</span>'
+        return _breakable(escaped)
     return escaped
 
 
 # A value without spaces of at least this length, such as a resource ID or a
-# GUID, may break at any character. Shorter words keep their letters together.
+# GUID, may break inside the value. Shorter words keep their letters together.
 _LONG_TOKEN_LENGTH = 24
+
+# Browsers find no line break in a GUID, because a hyphen before a digit is no
+# break opportunity. With break-all a line could end inside a group of digits,
+# and "0000" above "0001" reads as two values. So a <wbr> after each "/", "-"
+# and "." lets a line end there, and overflow-wrap:anywhere still breaks a run
+# too long for its cell. html.escape adds none of these three characters.
+_SEPARATOR = re.compile(r"([/\-.])")
 
 
 def _is_long_token(text: str) -> bool:
     return len(text) >= _LONG_TOKEN_LENGTH and not any(c.isspace() for c in text)
+
+
+def _breakable(escaped: str) -> str:
+    """Return escaped text that may wrap after its separators, in a ``span``."""
+    marked = _SEPARATOR.sub(r"\1<wbr>", escaped)
+    return f'<span style="overflow-wrap:anywhere">{marked}</span>'
 
 
 def definition_list(

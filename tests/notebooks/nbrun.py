@@ -9,10 +9,8 @@ JSON value each appended cell printed. A failing run writes the executed copy to
 
 from __future__ import annotations
 
-import html
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from typing import Any
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+from support import visible_text
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
@@ -60,8 +59,7 @@ def probe(statements: str, result: dict[str, str]) -> str:
 
 def text_of(fragment: str) -> str:
     """Return the visible text of an HTML fragment, whitespace collapsed."""
-    without_tags = re.sub(r"<[^>]+>", " ", fragment)
-    return " ".join(html.unescape(without_tags).split())
+    return visible_text(fragment)
 
 
 def _kernel_environment(home: Path) -> dict[str, str]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from azure.core.credentials import AccessToken, AccessTokenInfo
+from support import visible_text
 
 from akv_helpers.connection import Connection, RetrySettings, SimulatorEndpoint, connect
 from akv_helpers.profile import IdentityRef, Profile, save_profile
@@ -25,7 +26,7 @@ TAGS = re.compile(r"<[^>]+>")
 
 
 def text_of(html_text: str) -> str:
-    return " ".join(TAGS.sub(" ", html_text).split())
+    return visible_text(html_text)
 
 
 def identity(principal_id: str) -> IdentityRef:

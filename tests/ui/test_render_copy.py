@@ -34,7 +34,8 @@ class _Elements(HTMLParser):
 
 def _parse(fragment: str) -> _Elements:
     parser = _Elements()
-    parser.feed(fragment)
+    # A <wbr> only lets a line end there: the browser shows no text for it.
+    parser.feed(fragment.replace("<wbr>", ""))
     parser.close()
     return parser
 
