@@ -26,7 +26,13 @@ from akv_helpers.identifiers import validate_guid, validate_resource_group_name
 from akv_helpers.profile import save_profile
 
 from ._panel import Panel, choice_argument, text_argument
-from ._render import definition_list, error_html, status_line, table_html
+from ._render import (
+    definition_list,
+    error_html,
+    status_cell,
+    status_line,
+    table_html,
+)
 from ._render_check import WIDGETS_FALLBACK_TEXT, render_check, text_mode
 
 __all__ = [
@@ -113,7 +119,9 @@ def _environment_html(statuses: list[PackageStatus]) -> str:
         (
             status.name,
             status.version or "not installed",
-            "OK" if status.version else "missing",
+            status_cell("ok", "OK")
+            if status.version
+            else status_cell("error", "missing"),
         )
         for status in statuses
     ]
@@ -469,9 +477,11 @@ class StartPanel(Panel):
             + definition_list(
                 [
                     ("tenant", connection.tenant_id),
-                    ("subscription", self._subscription_label()),
+                    ("subscription", self._w_subscription.value or None),
+                    ("subscription name", self._subscription_name()),
                     ("data-plane resource group", self._w_resource_group.value or None),
-                ]
+                ],
+                copy=("tenant", "subscription"),
             )
             + status_line("info", "Check the values above, then press Save profile.")
         )
@@ -488,12 +498,8 @@ class StartPanel(Panel):
         elif not self._w_subscription.value and len(ids) == 1:
             self._w_subscription.value = ids[0]
 
-    def _subscription_label(self) -> str | None:
-        subscription = self._w_subscription.value
-        name = self._subscription_names.get(subscription)
-        if not subscription:
-            return None
-        return f"{subscription} ({name})" if name else subscription
+    def _subscription_name(self) -> str | None:
+        return self._subscription_names.get(self._w_subscription.value)
 
     def _fill_resource_groups(self, connection: connections.Connection) -> None:
         # The data-plane resource group is the one that contains Union's identity.
@@ -552,7 +558,8 @@ class StartPanel(Panel):
                     ("tenant", profile.tenant_id),
                     ("subscription", profile.subscription_id),
                     ("data-plane resource group", profile.resource_group),
-                ]
+                ],
+                copy=("tenant", "subscription"),
             )
         )
 
