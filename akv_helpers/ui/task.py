@@ -285,7 +285,7 @@ class TaskPanel(Panel):
             )
         finally:
             self._progress.finish()
-        table = _result_html(result, identifier, path)
+        table = _result_html(result, identifier)
         if result.ok:
             self._show(
                 status_line("ok", end_sentence(f"Passed: {result.message}"), result.fix)
@@ -305,7 +305,7 @@ class TaskPanel(Panel):
 
 
 def _result_html(
-    result: flyte_task.LocalRunResult, identifier: SecretIdentifier, path: Path
+    result: flyte_task.LocalRunResult, identifier: SecretIdentifier
 ) -> str:
     """Render a local run as a table: status, fingerprint, version, duration."""
     if result.ok:
@@ -319,9 +319,7 @@ def _result_html(
             ("fingerprint", result.fingerprint),
             ("version read", version),
             ("duration", f"{result.duration_seconds:.1f} s"),
-            ("module path", str(path)),
-        ],
-        copy=("module path",),
+        ]
     )
 
 

@@ -48,7 +48,8 @@ def test_task_run_result_table(
     assert len(fingerprint) == 1
     assert fingerprint[0] != "fingerprint: (none)"
     assert panel._module_path is not None
-    assert str(panel._module_path) in copied_values(panel._w_status.value)
+    assert str(panel._module_path) in copied_values(panel._w_code.value)
+    assert "module path" not in status
     assert labels and labels[0].startswith("Working: Running ")
     assert panel._progress.widget.layout.display == "none"
     assert timer_threads() == []
