@@ -4,14 +4,31 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from lab_driver import LabServer, Screenshots, button, start_app, stop_server
+from lab_driver import (
+    BIN,
+    LabServer,
+    Screenshots,
+    button,
+    kit_environment,
+    start_app,
+    stop_server,
+)
 from playwright.sync_api import Locator, Page, expect
-from test_lab_flows import ACTION_MS, SECRET, text_box
+from test_lab_flows import (
+    ACTION_MS,
+    ASSIGNMENT_ID,
+    SECRET,
+    TASK_RUN_MS,
+    canaries,
+    text_box,
+    write_profile,
+)
 
 from akv_helpers.connection import SimulatorEndpoint
 from akv_helpers.simulator import seed
@@ -42,6 +59,37 @@ def open_tab(page: Page, title: str) -> Locator:
     return page.locator(f".widget-tab-contents > .widget-box:visible, {shown}").first
 
 
+def open_app(page: Page, app: LabServer) -> None:
+    """Load the app in `page`, which starts a new kernel, and wait for its tabs."""
+    page.goto(app.url("/"), timeout=APP_LOAD_MS)
+    expect(page.locator(".lm-TabBar-tab").first).to_be_visible(timeout=APP_LOAD_MS)
+
+
+def press_grant(panel: Locator, headline: str) -> str:
+    """Press Grant, wait for `headline` and return the assignment ID shown."""
+    button(panel, "Grant").click()
+    expect(panel).to_contain_text(headline, timeout=ACTION_MS)
+    row = panel.locator("table.akv-fields tr").filter(
+        has=panel.page.locator("th", has_text=re.compile("^assignment ID"))
+    )
+    expect(row).to_have_count(1)
+    assignment_id = row.locator("button.akv-copy").get_attribute("data-copy") or ""
+    assert ASSIGNMENT_ID.search(assignment_id), assignment_id
+    return assignment_id
+
+
+def grant_with_cli(home: Path) -> None:
+    """Grant the seeded identity read access to the seeded secret, as the CLI does."""
+    granted = subprocess.run(
+        [str(BIN / "akv-onboard"), "grant", SECRET],
+        env=kit_environment(home),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert granted.returncode == 0, granted.stderr
+
+
 def test_app_walkthrough(
     app: LabServer,
     browser_home: tuple[Path, SimulatorEndpoint],
@@ -50,9 +98,7 @@ def test_app_walkthrough(
     shots: Screenshots,
 ):
     home, _ = browser_home
-    page.goto(app.url("/"), timeout=APP_LOAD_MS)
-    tabs = page.locator(".lm-TabBar-tab")
-    expect(tabs.first).to_be_visible(timeout=APP_LOAD_MS)
+    open_app(page, app)
     shots.take("app-loaded")
     # Voilà strips the code cells' sources: no editor, and no code in the page.
     expect(page.locator(".cm-editor, .CodeMirror, .jp-InputArea-editor")).to_have_count(
@@ -88,8 +134,80 @@ def test_app_walkthrough(
     secret = text_box(grant, "Secret")
     secret.fill(SECRET)
     secret.press("Enter")
-    button(grant, "Grant").click()
-    expect(grant).to_contain_text("Granted:", timeout=ACTION_MS)
-    expect(grant).to_contain_text(re.compile(r"roleAssignments/[0-9a-f-]{36}"))
+    button(grant, "Check and plan").click()
+    expect(grant).to_contain_text("Review the plan", timeout=ACTION_MS)
+    expect(grant).to_contain_text("az role assignment create")
+    show_as = grant.locator(".widget-toggle-buttons").filter(has_text="Terraform")
+    button(show_as, "Terraform").click()
+    expect(grant).to_contain_text('resource "azurerm_role_assignment"')
+    shots.take("plan-terraform", grant)
+
+    first = press_grant(grant, "Granted:")
     shots.take("granted", grant)
+    second = press_grant(grant, "Already granted:")
+    shots.take("already-granted", grant)
+    assert second == first
     assert (home / "profile.json").exists()
+
+    task = open_tab(page, "Test task")
+    expect(task).to_contain_text(SECRET)
+    button(task, "Run locally").click()
+    expect(task).to_contain_text("Passed:", timeout=TASK_RUN_MS)
+    row = task.locator("tr").filter(has=page.locator("th", has_text="fingerprint"))
+    expect(row).to_have_count(1)
+    expect(row.locator("td")).to_contain_text(re.compile(r"length=\d+ sha256=\w+"))
+    shots.take("task-passed", task)
+    page_text = page.content()
+    for canary in canaries(home):
+        assert canary not in page_text
+
+
+def test_app_troubleshoot_scenario(
+    app: LabServer,
+    browser_home: tuple[Path, SimulatorEndpoint],
+    simulator: SimulatorEndpoint,
+    page: Page,
+    shots: Screenshots,
+):
+    home, _ = browser_home
+    write_profile(home, identity=True, secret=True)
+    simulator.apply_scenario("demo-vault-access-policies")
+    open_app(page, app)
+
+    doctor = open_tab(page, "Troubleshoot")
+    expect(text_box(doctor, "Secret identifier")).to_have_value(SECRET)
+    button(doctor, "Run the checks").click()
+    failed = doctor.locator("table.akv-findings tr.akv-finding[data-status=FAILED]")
+    expect(failed.first).to_be_visible(timeout=ACTION_MS)
+    expect(doctor).to_contain_text("Failed:")
+    vault_row = failed.filter(has_text="access polic")
+    expect(vault_row.first).to_be_visible()
+    fix = vault_row.first.locator("td").nth(4)
+    expect(fix).to_contain_text(re.compile("RBAC|role-based", re.IGNORECASE))
+    expect(fix).to_contain_text("az keyvault update")
+    shots.take("findings", doctor)
+
+
+def test_app_reload_uses_profile(
+    app: LabServer,
+    browser_home: tuple[Path, SimulatorEndpoint],
+    simulator: SimulatorEndpoint,
+    page: Page,
+    shots: Screenshots,
+):
+    home, _ = browser_home
+    write_profile(home, identity=True, secret=True)
+    grant_with_cli(home)
+    open_app(page, app)
+    first = press_grant(open_tab(page, "Grant"), "Already granted:")
+
+    # A reload ends the page's kernel and starts a new one, as a restart does.
+    page.reload()
+    expect(page.locator(".lm-TabBar-tab").first).to_be_visible(timeout=APP_LOAD_MS)
+    grant = open_tab(page, "Grant")
+    expect(text_box(grant, "Secret")).to_have_value(SECRET)
+    shots.take("grant-after-reload", grant)
+    assert press_grant(grant, "Already granted:") == first
+    identity = open_tab(page, "Identity")
+    expect(identity).to_contain_text(seed.IDENTITY_NAME)
+    shots.take("identity-after-reload", identity)
