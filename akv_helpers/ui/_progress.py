@@ -145,9 +145,11 @@ class ProgressLine:
 
     def _label_text(self) -> str:
         seconds = int(self.elapsed())
+        # The elapsed time goes in brackets, apart from any time in the text
+        # itself, such as "next read in 2.0 s".
         if self._total is None:
-            return f"{self._text}… {seconds} s"
-        return f"{self._text}: {self._done} of {self._total} done, {seconds} s"
+            return f"{self._text} ({seconds} s elapsed)"
+        return f"{self._text}: {self._done} of {self._total} done ({seconds} s elapsed)"
 
     def _render(self) -> None:
         self._label.value = (

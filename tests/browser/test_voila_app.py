@@ -37,6 +37,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 # Voilà runs every cell before it shows the page, in a new kernel.
 APP_LOAD_MS = 90_000
+# Long enough for the page to show the wait, short enough for the panel's bound.
+PROPAGATION_SECONDS = 5
 
 
 @pytest.fixture(scope="module")
@@ -211,3 +213,37 @@ def test_app_reload_uses_profile(
     identity = open_tab(page, "Identity")
     expect(identity).to_contain_text(seed.IDENTITY_NAME)
     shots.take("identity-after-reload", identity)
+
+
+def test_app_grant_shows_progress(
+    app: LabServer,
+    browser_home: tuple[Path, SimulatorEndpoint],
+    simulator: SimulatorEndpoint,
+    page: Page,
+    shots: Screenshots,
+):
+    home, _ = browser_home
+    write_profile(home, identity=True, secret=True)
+    # Reads as the identity are denied for the first seconds after a grant, as
+    # while Azure propagates a new role assignment.
+    simulator.configure(propagation_seconds=PROPAGATION_SECONDS)
+    open_app(page, app)
+    grant = open_tab(page, "Grant")
+    expect(text_box(grant, "Secret")).to_have_value(SECRET)
+
+    button(grant, "Grant").click()
+    waiting = grant.locator(".akv-progress")
+    expect(waiting.first).to_be_visible(timeout=ACTION_MS)
+    expect(waiting.first).to_contain_text(
+        re.compile(
+            r"^Working: Waiting for the grant to take effect: .* \(\d+ s elapsed\)"
+        )
+    )
+    # The elapsed seconds count up while the kernel is busy with the wait.
+    expect(waiting.first).to_contain_text(re.compile(r"\([1-9]\d* s elapsed\)"))
+    shots.take("waiting-for-access", grant)
+    # The grant shows while the wait goes on; the read result ends the wait.
+    expect(grant).to_contain_text("Granted:")
+    expect(grant).to_contain_text("Readable as the identity", timeout=ACTION_MS)
+    expect(waiting).to_be_hidden()
+    shots.take("readable", grant)

@@ -102,7 +102,7 @@ def test_grant_progress_shows_attempts(
     assert "Readable as the identity" in status, status
     assert any("(attempt 1)" in label for label in labels), labels
     assert any("(attempt 2)" in label for label in labels), labels
-    assert any(label.endswith(" s") for label in labels), labels
+    assert any(label.endswith(" s elapsed)") for label in labels), labels
     assert all(label.startswith("Working:") for label in labels if label)
     assert shown == [None, "none"]
     assert timer_threads() == []

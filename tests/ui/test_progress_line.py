@@ -42,7 +42,7 @@ def test_progress_elapsed_label_without_total() -> None:
 
     assert line.widget.layout.display is None
     assert line._bar.layout.display == "none"
-    assert line.label == "Reading the secret (attempt 2)… 12 s"
+    assert line.label == "Reading the secret (attempt 2) (12 s elapsed)"
     assert 'class="akv-progress"' in line._label.value
     assert "Working:" in line._label.value
     line.finish()
@@ -58,7 +58,7 @@ def test_progress_counts_steps_with_total() -> None:
     assert line._bar.layout.display is None
     assert line._bar.max == 5
     assert line._bar.value == 2
-    assert line.label == "Finding the vault: 2 of 5 done, 3 s"
+    assert line.label == "Finding the vault: 2 of 5 done (3 s elapsed)"
     line.update("Reading the secret")
     assert line._bar.value == 2
     line.update("Too many", done=9)
@@ -77,7 +77,7 @@ def test_progress_timer_refreshes_label() -> None:
     while line._label.value == first and time.monotonic() < deadline:
         time.sleep(0.01)
 
-    assert "Running the task… 7 s" in line._label.value
+    assert "Running the task (7 s elapsed)" in line._label.value
     line.finish()
 
 

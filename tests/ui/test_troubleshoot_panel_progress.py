@@ -43,7 +43,7 @@ def test_progress_counts_every_check(
     assert values[-1] == total
     assert values == sorted(values)
     assert any(
-        label.endswith(f"{total} of {total} done, 0 s")
+        label.endswith(f"{total} of {total} done (0 s elapsed)")
         or f"{total} of {total} done" in label
         for label in labels
     ), labels
