@@ -40,6 +40,8 @@ ASSIGNMENT_ID = re.compile(
 # starts pyflyte, which takes longer.
 ACTION_MS = 30_000
 TASK_RUN_MS = 120_000
+# How the task reports the value it read: its length and a SHA-256 prefix.
+FINGERPRINT = re.compile(r"length=\d+ sha256=[0-9a-f]+")
 
 
 def identity_ref() -> IdentityRef:
@@ -83,6 +85,46 @@ def text_box(scope: Locator, label: str) -> Locator:
         has=scope.page.locator("label", has_text=re.compile(f"^{re.escape(label)}$"))
     )
     return widget.locator("input, textarea").first
+
+
+def grant_with_cli(home: Path) -> None:
+    """Grant the seeded identity read access to the seeded secret with the CLI."""
+    granted = subprocess.run(
+        [str(BIN / "akv-onboard"), "grant", SECRET],
+        env=kit_environment(home),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert granted.returncode == 0, granted.stderr
+
+
+def run_task_and_check(panel: Locator, home: Path) -> None:
+    """Press Run locally and check the fingerprint, with no secret on the page."""
+    button(panel, "Run locally").click()
+    expect(panel).to_contain_text("Passed:", timeout=TASK_RUN_MS)
+    row = panel.locator("tr").filter(
+        has=panel.page.locator("th", has_text="fingerprint")
+    )
+    expect(row).to_have_count(1)
+    expect(row.locator("td")).to_contain_text(FINGERPRINT)
+    page_text = panel.page.content()
+    for canary in canaries(home):
+        assert canary not in page_text
+
+
+def run_doctor_and_check(panel: Locator) -> Locator:
+    """Run the doctor on the access-policy scenario; return the vault's failed row."""
+    button(panel, "Run the checks").click()
+    failed = panel.locator("table.akv-findings tr.akv-finding[data-status=FAILED]")
+    expect(failed.first).to_be_visible(timeout=ACTION_MS)
+    expect(panel).to_contain_text("Failed:")
+    vault_row = failed.filter(has_text="access polic")
+    expect(vault_row.first).to_be_visible()
+    fix = vault_row.first.locator("td").nth(4)
+    expect(fix).to_contain_text(re.compile("RBAC|role-based", re.IGNORECASE))
+    expect(fix).to_contain_text("az keyvault update")
+    return vault_row.first
 
 
 @pytest.fixture
@@ -170,7 +212,7 @@ def test_identity_notebook(
     assert lab_page.evaluate("navigator.clipboard.readText()") == shown
 
 
-def _grant(panel: Locator, headline: str) -> str:
+def press_grant(panel: Locator, headline: str) -> str:
     """Press Grant, wait for `headline` and return the assignment ID shown."""
     button(panel, "Grant").click()
     expect(panel).to_contain_text(headline, timeout=ACTION_MS)
@@ -209,9 +251,9 @@ def test_grant_notebook(lab: LabServer, home: Path, lab_page: Page, shots: Scree
     expect(panel).to_contain_text("az deployment group create")
     shots.take("plan-bicep", panel)
 
-    first = _grant(panel, "Granted:")
+    first = press_grant(panel, "Granted:")
     shots.take("granted", panel)
-    second = _grant(panel, "Already granted:")
+    second = press_grant(panel, "Already granted:")
     shots.take("already-granted", panel)
     assert second == first
 
@@ -241,35 +283,21 @@ def test_grant_notebook(lab: LabServer, home: Path, lab_page: Page, shots: Scree
     notebook.wait_rerun()
     panel = notebook.output_with("Grant")
     shots.take("after-restart", panel)
-    after_restart = _grant(panel, "Already granted:")
+    after_restart = press_grant(panel, "Already granted:")
     shots.take("already-granted-after-restart", panel)
     assert after_restart == first
 
 
 def test_task_notebook(lab: LabServer, home: Path, lab_page: Page, shots: Screenshots):
     write_profile(home, identity=True, secret=True)
-    granted = subprocess.run(
-        [str(BIN / "akv-onboard"), "grant", SECRET],
-        env=kit_environment(home),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert granted.returncode == 0, granted.stderr
+    grant_with_cli(home)
     notebook = Notebook(lab_page, lab, "03-run-test-task.ipynb")
     notebook.run_all()
     panel = notebook.output_with("Run locally")
     shots.take("task-panel", panel)
 
-    button(panel, "Run locally").click()
-    expect(panel).to_contain_text("Passed:", timeout=TASK_RUN_MS)
-    row = panel.locator("tr").filter(has=lab_page.locator("th", has_text="fingerprint"))
-    expect(row).to_have_count(1)
-    expect(row.locator("td")).to_contain_text(re.compile(r"\S"))
+    run_task_and_check(panel, home)
     shots.take("passed", panel)
-    page_text = lab_page.content()
-    for canary in canaries(home):
-        assert canary not in page_text
 
 
 def test_troubleshoot_notebook(
@@ -287,13 +315,7 @@ def test_troubleshoot_notebook(
     expect(text_box(panel, "Secret identifier")).to_have_value(SECRET)
     shots.take("doctor-panel", panel)
 
-    button(panel, "Run the checks").click()
-    failed = panel.locator("table.akv-findings tr.akv-finding[data-status=FAILED]")
-    expect(failed.first).to_be_visible(timeout=ACTION_MS)
+    vault_row = run_doctor_and_check(panel)
     shots.take("findings", panel)
-    vault_row = failed.filter(has_text="access polic")
-    expect(vault_row.first).to_be_visible()
-    fix = vault_row.first.locator("td").nth(4)
-    expect(fix).to_contain_text(re.compile("RBAC|role-based", re.IGNORECASE))
-    vault_row.first.scroll_into_view_if_needed()
-    shots.take("failed-row", vault_row.first)
+    vault_row.scroll_into_view_if_needed()
+    shots.take("failed-row", vault_row)

@@ -4,28 +4,20 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from lab_driver import (
-    BIN,
-    LabServer,
-    Screenshots,
-    button,
-    kit_environment,
-    start_app,
-    stop_server,
-)
+from lab_driver import LabServer, Screenshots, button, start_app, stop_server
 from playwright.sync_api import Locator, Page, expect
 from test_lab_flows import (
     ACTION_MS,
-    ASSIGNMENT_ID,
     SECRET,
-    TASK_RUN_MS,
-    canaries,
+    grant_with_cli,
+    press_grant,
+    run_doctor_and_check,
+    run_task_and_check,
     text_box,
     write_profile,
 )
@@ -65,31 +57,6 @@ def open_app(page: Page, app: LabServer) -> None:
     """Load the app in `page`, which starts a new kernel, and wait for its tabs."""
     page.goto(app.url("/"), timeout=APP_LOAD_MS)
     expect(page.locator(".lm-TabBar-tab").first).to_be_visible(timeout=APP_LOAD_MS)
-
-
-def press_grant(panel: Locator, headline: str) -> str:
-    """Press Grant, wait for `headline` and return the assignment ID shown."""
-    button(panel, "Grant").click()
-    expect(panel).to_contain_text(headline, timeout=ACTION_MS)
-    row = panel.locator("table.akv-fields tr").filter(
-        has=panel.page.locator("th", has_text=re.compile("^assignment ID"))
-    )
-    expect(row).to_have_count(1)
-    assignment_id = row.locator("button.akv-copy").get_attribute("data-copy") or ""
-    assert ASSIGNMENT_ID.search(assignment_id), assignment_id
-    return assignment_id
-
-
-def grant_with_cli(home: Path) -> None:
-    """Grant the seeded identity read access to the seeded secret, as the CLI does."""
-    granted = subprocess.run(
-        [str(BIN / "akv-onboard"), "grant", SECRET],
-        env=kit_environment(home),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert granted.returncode == 0, granted.stderr
 
 
 def test_app_walkthrough(
@@ -153,15 +120,8 @@ def test_app_walkthrough(
 
     task = open_tab(page, "Test task")
     expect(task).to_contain_text(SECRET)
-    button(task, "Run locally").click()
-    expect(task).to_contain_text("Passed:", timeout=TASK_RUN_MS)
-    row = task.locator("tr").filter(has=page.locator("th", has_text="fingerprint"))
-    expect(row).to_have_count(1)
-    expect(row.locator("td")).to_contain_text(re.compile(r"length=\d+ sha256=\w+"))
+    run_task_and_check(task, home)
     shots.take("task-passed", task)
-    page_text = page.content()
-    for canary in canaries(home):
-        assert canary not in page_text
 
 
 def test_app_troubleshoot_scenario(
@@ -178,15 +138,7 @@ def test_app_troubleshoot_scenario(
 
     doctor = open_tab(page, "Troubleshoot")
     expect(text_box(doctor, "Secret identifier")).to_have_value(SECRET)
-    button(doctor, "Run the checks").click()
-    failed = doctor.locator("table.akv-findings tr.akv-finding[data-status=FAILED]")
-    expect(failed.first).to_be_visible(timeout=ACTION_MS)
-    expect(doctor).to_contain_text("Failed:")
-    vault_row = failed.filter(has_text="access polic")
-    expect(vault_row.first).to_be_visible()
-    fix = vault_row.first.locator("td").nth(4)
-    expect(fix).to_contain_text(re.compile("RBAC|role-based", re.IGNORECASE))
-    expect(fix).to_contain_text("az keyvault update")
+    run_doctor_and_check(doctor)
     shots.take("findings", doctor)
 
 
