@@ -30,7 +30,12 @@ from support import (
 )
 
 from akv_helpers.cli import main
-from akv_helpers.cli.app import APP_NOTEBOOK, DEFAULT_APP_PORT, app_directory
+from akv_helpers.cli.app import (
+    APP_NOTEBOOK,
+    DEFAULT_APP_PORT,
+    DEFAULT_CULL_IDLE_SECONDS,
+    app_directory,
+)
 from akv_helpers.connection import stop_simulator
 
 URL_LINE = re.compile(r"http://127\.0\.0\.1:(\d+)/\?token=([0-9a-f]+)")
@@ -65,6 +70,35 @@ def test_app_dry_run_command() -> None:
     assert option_value(words, "--strip_sources") == "True"
     assert option_value(words, "--show_tracebacks") == "False"
     assert option_value(words, "--Voila.root_dir") == str(app_directory())
+
+
+def test_app_dry_run_culls_idle_kernels() -> None:
+    words = dry_run_words()
+
+    timeout = option_value(words, "--MappingKernelManager.cull_idle_timeout")
+    assert timeout == str(DEFAULT_CULL_IDLE_SECONDS)
+    assert option_value(words, "--MappingKernelManager.cull_interval") == "60"
+
+
+def test_app_dry_run_cull_seconds() -> None:
+    words = dry_run_words("--cull-idle-seconds", "4")
+
+    assert option_value(words, "--MappingKernelManager.cull_idle_timeout") == "4"
+    assert option_value(words, "--MappingKernelManager.cull_interval") == "2"
+
+
+def test_app_dry_run_culling_off() -> None:
+    words = dry_run_words("--cull-idle-seconds", "0")
+
+    assert not [word for word in words if "cull" in word]
+
+
+def test_app_negative_cull_seconds_rejected() -> None:
+    result = run("app", "--dry-run", "--cull-idle-seconds", "-1")
+
+    assert result.exit_code == 2
+    assert "-1" in result.output
+    assert "--cull-idle-seconds" in result.output
 
 
 def test_app_dry_run_port() -> None:

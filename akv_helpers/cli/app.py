@@ -21,6 +21,7 @@ __all__ = [
     "APP_NOTEBOOK",
     "COMMANDS",
     "DEFAULT_APP_PORT",
+    "DEFAULT_CULL_IDLE_SECONDS",
     "app",
     "app_directory",
     "voila_command",
@@ -29,6 +30,10 @@ __all__ = [
 APP_NOTEBOOK = "walkthrough.ipynb"
 # Voilà's own default port.
 DEFAULT_APP_PORT = 8866
+# Every page load starts a kernel, and Voilà keeps it after the page closes
+# unless culling is on. A kernel with an open page is never culled, because
+# jupyter_server's `cull_connected` is false by default.
+DEFAULT_CULL_IDLE_SECONDS = 600
 
 
 def app_directory() -> Path:
@@ -36,15 +41,28 @@ def app_directory() -> Path:
     return Path(__file__).resolve().parent.parent / "app"
 
 
-def voila_command(port: int = DEFAULT_APP_PORT) -> list[str]:
+def voila_command(
+    port: int = DEFAULT_APP_PORT, cull_idle_seconds: int = DEFAULT_CULL_IDLE_SECONDS
+) -> list[str]:
     """Return the Voilà command line that serves the walk-through on loopback.
 
     Voilà generates an access token (``--token``) and prints the URL with it
     once it listens. The root directory is the app folder, so Voilà serves no
     other file. ``port_retries=0`` makes Voilà exit instead of moving to
-    another port when `port` is taken, so the URL is the one asked for.
+    another port when `port` is taken, so the URL is the one asked for. A
+    kernel whose page was closed is shut down after `cull_idle_seconds` idle
+    seconds; 0 keeps every kernel until Voilà stops.
     """
     directory = app_directory()
+    culling: list[str] = []
+    if cull_idle_seconds > 0:
+        # Check often enough that a kernel outlives its timeout by at most
+        # half of it, and at most a minute.
+        interval = max(1, min(60, cull_idle_seconds // 2))
+        culling = [
+            f"--MappingKernelManager.cull_idle_timeout={cull_idle_seconds}",
+            f"--MappingKernelManager.cull_interval={interval}",
+        ]
     return [
         sys.executable,
         "-m",
@@ -59,6 +77,7 @@ def voila_command(port: int = DEFAULT_APP_PORT) -> list[str]:
         "--strip_sources=True",
         "--show_tracebacks=False",
         "--token",
+        *culling,
     ]
 
 
@@ -174,19 +193,27 @@ def _prepare() -> None:
     help="TCP port on 127.0.0.1 that the app listens on.",
 )
 @click.option(
+    "--cull-idle-seconds",
+    type=click.IntRange(min=0),
+    default=DEFAULT_CULL_IDLE_SECONDS,
+    show_default=True,
+    help="Seconds after which the kernel of a closed page is shut down; 0 "
+    "keeps every kernel until the app stops.",
+)
+@click.option(
     "--dry-run",
     is_flag=True,
     help="Print the Voilà command line; start neither the simulator nor Voilà.",
 )
 @kit_errors
-def app(port: int, dry_run: bool) -> None:
+def app(port: int, cull_idle_seconds: int, dry_run: bool) -> None:
     """Serve the walk-through as a Voilà app on 127.0.0.1.
 
     The app shows the kit's panels without code cells. Unless Azure mode is
     configured, the simulator is started first. Voilà prints the app's URL,
     with its access token, on stderr once it listens. Stop it with Ctrl+C.
     """
-    command = voila_command(port)
+    command = voila_command(port, cull_idle_seconds)
     if dry_run:
         click.echo(shlex.join(command))
         return

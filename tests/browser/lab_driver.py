@@ -287,7 +287,7 @@ def _raise_if_port_taken(server: LabServer, exited: bool, log: str) -> None:
         raise PortTakenError(f"port {server.port} was taken:\n{log}")
 
 
-def _child_pids(parent: int) -> set[int]:
+def child_pids(parent: int) -> set[int]:
     """Return the IDs of the processes whose parent is `parent`, from /proc."""
     found: set[int] = set()
     for entry in Path("/proc").iterdir():
@@ -318,7 +318,7 @@ def stop_server(server: LabServer) -> None:
     Kernels run in sessions of their own, so the server's children are collected
     before it stops and checked afterwards.
     """
-    children = _child_pids(server.process.pid) | server.children
+    children = child_pids(server.process.pid) | server.children
     if server.process.poll() is None:
         try:
             request = urllib.request.Request(server.url("/api/shutdown"), method="POST")  # noqa: S310

@@ -5,12 +5,20 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from lab_driver import LabServer, Screenshots, button, start_app, stop_server
-from playwright.sync_api import Locator, Page, expect
+from lab_driver import (
+    LabServer,
+    Screenshots,
+    button,
+    child_pids,
+    start_app,
+    stop_server,
+)
+from playwright.sync_api import BrowserContext, Locator, Page, expect
 from test_lab_flows import (
     ACTION_MS,
     SECRET,
@@ -31,6 +39,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 APP_LOAD_MS = 90_000
 # Long enough for the page to show the wait, short enough for the panel's bound.
 PROPAGATION_SECONDS = 5
+# Idle seconds after which the culling test's app shuts a closed page's kernel.
+CULL_SECONDS = 2
 
 
 @pytest.fixture(scope="module")
@@ -199,3 +209,46 @@ def test_app_grant_shows_progress(
     expect(grant).to_contain_text("Readable as the identity", timeout=ACTION_MS)
     expect(waiting).to_be_hidden()
     shots.take("readable", grant)
+
+
+def _kernels(server: LabServer) -> set[int]:
+    """Return the process IDs of the app's kernels."""
+    return {
+        pid
+        for pid in child_pids(server.process.pid)
+        if "ipykernel" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+    }
+
+
+def test_app_culls_closed_page_kernel(
+    browser_home: tuple[Path, SimulatorEndpoint],
+    browser_context: BrowserContext,
+    shots: Screenshots,
+):
+    home, _ = browser_home
+    base = Path(tempfile.mkdtemp(prefix="akv-app-cull-"))
+    server = start_app(home, base, ["--cull-idle-seconds", str(CULL_SECONDS)])
+    try:
+        assert _kernels(server) == set()
+        page = browser_context.new_page()
+        open_app(page, server)
+        expect(page.locator(".lm-TabBar-tab").first).to_be_visible()
+        opened = _kernels(server)
+        assert len(opened) == 1
+
+        # A kernel with its page open is never culled, however long it idles.
+        page.wait_for_timeout(CULL_SECONDS * 3 * 1000)
+        assert _kernels(server) == opened
+        button(open_tab(page, "Start"), "Connect to simulator").click()
+        expect(text_box(open_tab(page, "Start"), "Subscription")).to_have_value(
+            seed.SUBSCRIPTION_ID, timeout=ACTION_MS
+        )
+
+        page.close(run_before_unload=True)
+        deadline = time.monotonic() + CULL_SECONDS * 10
+        while _kernels(server) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert _kernels(server) == set()
+    finally:
+        stop_server(server)
+        shutil.rmtree(base, ignore_errors=True)
