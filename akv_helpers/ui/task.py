@@ -178,6 +178,8 @@ class TaskPanel(Panel):
             self._identifier = None
             self._w_code.value = ""
             self._w_remote.value = ""
+            # A newly pasted identifier with a version asks for that version.
+            self._w_version.value = self._default_version()
         self._show_secret()
 
     def _show_secret(self) -> None:
@@ -232,12 +234,16 @@ class TaskPanel(Panel):
             + highlight_python(path.read_text(encoding="utf-8"))
             + "</details>"
         )
-        commands = flyte_task.remote_run_commands(path)
+        pyflyte_command, union_command = flyte_task.remote_run_commands(path)
+        # One block each, so that a copy pastes one command, not both.
         self._w_remote.value = (
             "<b>Run the same file on Union</b> (set <code>--project</code> and "
             "<code>--domain</code> to yours; the image needs Python "
-            f"{html.escape(platform.python_version())}, which this kernel runs):"
-            + command_block("\n".join(commands), "pyflyte command")
+            f"{html.escape(platform.python_version())}, which this kernel runs). "
+            "With flytekit's CLI:"
+            + command_block(pyflyte_command, "pyflyte command")
+            + "Or with Union's CLI:"
+            + command_block(union_command, "union command")
         )
         version = f"version {identifier.version}" if pinned else "the latest version"
         self._show(status_line("ok", f"Task written to {path}; it reads {version}."))

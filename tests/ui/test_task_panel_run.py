@@ -15,6 +15,7 @@ from akv_helpers.ui._text import html_to_text
 from akv_helpers.ui.task import ACCESS_WAIT_SECONDS, TaskPanel
 
 CURRENT_VERSION = "7c4a8d09ca3762af61e59520943dc264"
+OLDER_VERSION = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 
 
 def saved_profile(secret: str | None = SECRET) -> None:
@@ -93,9 +94,36 @@ def test_task_generate_copy_buttons(
     assert path is not None
     assert copied_values(panel._w_code.value) == [str(path)]
     remote = copied_values(panel._w_remote.value)
-    assert len(remote) == 1
-    assert "pyflyte run" in remote[0]
-    assert str(path.name) in remote[0]
+    assert len(remote) == 2
+    assert remote[0].startswith("pyflyte run --remote ")
+    assert remote[1].startswith("union run --remote ")
+    for command in remote:
+        assert "\n" not in command
+        assert str(path.name) in command
+
+
+def test_task_version_follows_new_identifier(
+    fast_connection: Connection, tmp_path: Path
+) -> None:
+    saved_profile()
+    panel = TaskPanel(fast_connection, tmp_path)
+    assert panel._w_version.value == "latest"
+
+    # The grant panel saves a versioned identifier after the task panel exists.
+    saved_profile(f"{SECRET}/{OLDER_VERSION}")
+    panel.refresh()
+
+    assert panel._w_version.value == "pinned"
+    panel._w_generate.click()
+    assert panel._module_path is not None
+    code = panel._module_path.read_text(encoding="utf-8")
+    assert f"SECRET_VERSION = '{OLDER_VERSION}'" in code
+
+    saved_profile()
+    panel.refresh()
+
+    assert panel._w_version.value == "latest"
+    assert panel._module_path is None
 
 
 def test_task_denied_run_fails_fast(
