@@ -413,11 +413,15 @@ def plan_grant(
     assignment_id = (
         f"{target}/providers/Microsoft.Authorization/roleAssignments/{assignment_name}"
     )
+    # --name gives the assignment the kit's own name, so that the command and
+    # the kit make the same assignment and either can run first.
     az_command = shell_join(
         "az",
         "role",
         "assignment",
         "create",
+        "--name",
+        assignment_name,
         "--assignee-object-id",
         principal,
         "--assignee-principal-type",

@@ -255,6 +255,8 @@ def test_az_grant_quotes_odd_group() -> None:
         "role",
         "assignment",
         "create",
+        "--name",
+        plan.assignment_name,
         "--assignee-object-id",
         PRINCIPAL,
         "--assignee-principal-type",

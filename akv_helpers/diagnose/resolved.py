@@ -83,6 +83,7 @@ def kit_changes(run: FactSource) -> list[dict[str, Any]]:
         commands.insert(
             0,
             "az role assignment create "
+            f"--name {assignment_id[assignment_id.rfind('/') + 1 :]} "
             f"--assignee-object-id {principal} "
             "--assignee-principal-type ServicePrincipal "
             f"--role {role_guid} --scope {scope}",

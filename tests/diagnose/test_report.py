@@ -116,7 +116,8 @@ def test_markdown_changes_from_profile(
     assert change["role"] == "Key Vault Secrets User"
     assert ASSIGNMENT_ID in text
     assert (
-        f"az role assignment create --assignee-object-id {PRINCIPAL_ID} "
+        f"az role assignment create --name {ASSIGNMENT_ID.rsplit('/', 1)[1]} "
+        f"--assignee-object-id {PRINCIPAL_ID} "
         "--assignee-principal-type ServicePrincipal "
         f"--role {SECRETS_USER_ROLE_ID} --scope {SECRET_SCOPE}"
     ) in text

@@ -135,7 +135,8 @@ def test_plan_values(plan: GrantPlan) -> None:
 
 def test_plan_az_command(plan: GrantPlan) -> None:
     assert plan.az_command == (
-        f"az role assignment create --assignee-object-id {PRINCIPAL_ID} "
+        f"az role assignment create --name {plan.assignment_name} "
+        f"--assignee-object-id {PRINCIPAL_ID} "
         f"--assignee-principal-type ServicePrincipal --role {SECRETS_USER} "
         f"--scope {plan.scope}"
     )
