@@ -248,22 +248,39 @@ def test_troubleshoot_imports_from_ui() -> None:
     )
 
 
-def test_troubleshoot_headless_prints_findings(
-    notebook_runner, notebook_home, fresh_sim
-) -> None:
-    fresh_sim.apply_scenario("demo-vault-access-policies")
-    save_session_profile()
-    executed = notebook_runner(NOTEBOOK, notebook_home, [])
+def _text_report_printed(executed) -> str:
+    """Return what the notebook's text-report cell printed."""
     text_cell = next(
         cell
         for cell in executed.notebook.cells
         if cell.cell_type == "code" and "print(doctor_text())" in cell.source
     )
-    printed = "".join(
+    return "".join(
         output.get("text", "")
         for output in text_cell.outputs
         if output.get("output_type") == "stream"
     )
+
+
+def test_troubleshoot_widgets_print_no_report(
+    notebook_runner, notebook_home, fresh_sim
+) -> None:
+    # With widgets, the panel shows the checks, so the text report is not
+    # printed under it as well.
+    save_session_profile()
+    executed = notebook_runner(NOTEBOOK, notebook_home, [])
+
+    assert _text_report_printed(executed) == ""
+
+
+def test_troubleshoot_headless_prints_findings(
+    notebook_runner, notebook_home, fresh_sim, monkeypatch
+) -> None:
+    fresh_sim.apply_scenario("demo-vault-access-policies")
+    save_session_profile()
+    monkeypatch.setenv("AKV_ONBOARD_TEXT_MODE", "1")
+    executed = notebook_runner(NOTEBOOK, notebook_home, [])
+    printed = _text_report_printed(executed)
 
     assert "vault.permission-model" in printed
     assert "Fix:" in printed
