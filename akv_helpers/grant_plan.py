@@ -198,7 +198,7 @@ class GrantPlan:
         bicep = bicep_grant(self).rstrip("\n")
         return (
             f"Azure CLI:\n{self.az_command}\n\n"
-            f"REST: PUT https://management.azure.com{self.assignment_id}"
+            f"REST API:\nPUT https://management.azure.com{self.assignment_id}"
             f"?api-version=2022-04-01\n{self.rest_body()}\n\n"
             f"Terraform:\n{terraform}\n\nBicep:\n{bicep}\n\n"
             f"Verify:\n{self.verify_command}"
@@ -211,7 +211,7 @@ class GrantPlan:
         )
         return (
             f"Azure CLI:\n{delete}\n\n"
-            f"REST: DELETE https://management.azure.com{self.assignment_id}"
+            f"REST API:\nDELETE https://management.azure.com{self.assignment_id}"
             "?api-version=2022-04-01\n\n"
             f"Verify:\n{self.verify_command}"
         )

@@ -25,6 +25,7 @@ __all__ = [
     "copy_button",
     "definition_list",
     "error_html",
+    "fix_html",
     "id_html",
     "prose_html",
     "status_cell",
@@ -71,7 +72,9 @@ def prose_html(text: str) -> str:
     return _CODE_SPAN.sub(r"<code>\1</code>", html.escape(text))
 
 
-def status_line(level: Level, text: str, detail: str = "") -> str:
+def status_line(
+    level: Level, text: str, detail: str = "", detail_html: str = ""
+) -> str:
     """Render one status line: a bold label word, the text, an optional detail.
 
     Parameters
@@ -82,6 +85,9 @@ def status_line(level: Level, text: str, detail: str = "") -> str:
         Main sentence, plain text.
     detail
         Second sentence in a smaller font, plain text. Empty for none.
+    detail_html
+        Second part as HTML that the caller built from escaped text, such as
+        `fix_html` returns, used when `detail` is empty.
 
     Returns
     -------
@@ -96,6 +102,8 @@ def status_line(level: Level, text: str, detail: str = "") -> str:
     ]
     if detail:
         parts.append(f'<div style="font-size:90%">{prose_html(detail)}</div>')
+    elif detail_html:
+        parts.append(f'<div style="font-size:90%">{detail_html}</div>')
     parts.append("</div>")
     return "".join(parts)
 
@@ -131,6 +139,64 @@ def status_cell(level: Level, word: str) -> HtmlCell:
     return HtmlCell(f'<b style="color:{colour}">{html.escape(word)}</b>')
 
 
+def fix_html(text: str) -> str:
+    """Render a fix as paragraphs, lists and command blocks with copy buttons.
+
+    Blank lines separate the parts. Lines under a label such as ``Azure CLI:``
+    or ``Terraform:`` become one block with its own Copy button, as the
+    administrator hand-off of a denied grant is written. A command quoted in
+    backticks inside a sentence gets a Copy button beside it.
+
+    Parameters
+    ----------
+    text
+        Plain text of a fix, as a kit error or a doctor finding carries it.
+
+    Returns
+    -------
+    str
+        HTML; every character of `text` is escaped.
+    """
+    # The report module splits fixes the same way for the Markdown report.
+    from akv_helpers.diagnose.report import text_blocks
+
+    parts = []
+    for block in text_blocks(text):
+        if block.kind == "code":
+            parts.append(command_block("\n".join(block.lines), "command"))
+        elif block.kind == "list":
+            items = "".join(
+                f"<li>{_prose_with_copy(line.removeprefix('- '))}</li>"
+                for line in block.lines
+            )
+            parts.append(f'<ul style="margin:2px 0">{items}</ul>')
+        else:
+            parts.append(f"<div>{_prose_with_copy(' '.join(block.lines))}</div>")
+    return "".join(parts)
+
+
+def _prose_with_copy(text: str) -> str:
+    """Escape a sentence; its backtick spans of more than one word get Copy."""
+
+    def code_span(match: re.Match[str]) -> str:
+        span = match.group(1)
+        escaped = html.escape(span)
+        if not any(character.isspace() for character in span):
+            return f"<code>{escaped}</code>"
+        # Padding, not a space, keeps the text mode sentence "`cmd`." intact.
+        button = copy_button(span, "command")
+        return f'<code>{escaped}</code><span style="padding-left:4px">{button}</span>'
+
+    pieces = []
+    position = 0
+    for match in _CODE_SPAN.finditer(text):
+        pieces.append(html.escape(text[position : match.start()]))
+        pieces.append(code_span(match))
+        position = match.end()
+    pieces.append(html.escape(text[position:]))
+    return "".join(pieces)
+
+
 def error_html(error: BaseException) -> str:
     """Render an error as a "Failed" status line with its fix.
 
@@ -149,8 +215,8 @@ def error_html(error: BaseException) -> str:
         An HTML ``div``.
     """
     if isinstance(error, KitError):
-        fix = f"What to do: {error.fix}" if error.fix else ""
-        return status_line("error", error.message, fix)
+        fix = fix_html(f"What to do: {error.fix}") if error.fix else ""
+        return status_line("error", error.message, detail_html=fix)
     return status_line(
         "error",
         f"Unexpected error {type(error).__name__}.",
@@ -290,7 +356,7 @@ def definition_list(
 # block looks the same in JupyterLab and in Voilà, whose styles differ.
 _PRE_STYLE = (
     "font-family:var(--jp-code-font-family,monospace);font-size:90%;"
-    "white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f8fa;"
+    "line-height:1.4;white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f8fa;"
     "border:1px solid #d0d7de;border-radius:4px;padding:4px 8px;margin:2px 0"
 )
 

@@ -38,7 +38,7 @@ from akv_helpers.profile import kit_home, load_profile
 
 from ._panel import Panel, text_argument
 from ._progress import ProgressLine
-from ._render import command_block, definition_list, prose_html, status_line
+from ._render import command_block, definition_list, fix_html, status_line
 from ._text import SCREEN_ONLY_CLASS
 
 __all__ = [
@@ -84,7 +84,7 @@ def _fix_cell(finding: Finding) -> str:
     # shown once, in the block with its Copy button.
     for command in finding.commands:
         fix = fix.replace(f"`{command}`", "the command below")
-    parts = [prose_html(fix)] if fix else []
+    parts = [fix_html(fix)] if fix else []
     for command in finding.commands:
         parts.append(command_block(command, "fix command"))
     return "".join(parts)

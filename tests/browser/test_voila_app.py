@@ -252,3 +252,30 @@ def test_app_culls_closed_page_kernel(
     finally:
         stop_server(server)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_app_denied_grant_hand_off(
+    app: LabServer,
+    browser_home: tuple[Path, SimulatorEndpoint],
+    simulator: SimulatorEndpoint,
+    page: Page,
+    shots: Screenshots,
+):
+    home, _ = browser_home
+    write_profile(home, identity=True, secret=True)
+    # The signed-in operator has only Reader, so Azure denies the grant.
+    simulator.apply_scenario("operator-reader")
+    open_app(page, app)
+    grant = open_tab(page, "Grant")
+
+    button(grant, "Grant").click()
+    expect(grant).to_contain_text("cannot grant roles here", timeout=ACTION_MS)
+    status = grant.locator(".akv-status.akv-error")
+    for label in ("Azure CLI:", "REST API:", "Terraform:", "Bicep:", "Verify:"):
+        expect(status).to_contain_text(label)
+    blocks = status.locator(".akv-command")
+    expect(blocks).to_have_count(5)
+    terraform = blocks.nth(2).locator("button.akv-copy").get_attribute("data-copy")
+    assert terraform is not None
+    assert '\nresource "azurerm_role_assignment"' in terraform
+    shots.take("hand-off", grant)

@@ -291,3 +291,29 @@ def test_vault_grant_propagating_is_warning(
     assert status.startswith("OK: Granted:"), status
     assert "Warning: Not readable yet: the grant has not taken effect" in status
     assert "Failed:" not in status
+
+
+def test_denied_grant_hands_off_blocks(
+    fresh_sim: SimulatorEndpoint, fast_connection: Connection
+) -> None:
+    # The operator has only Reader, so Azure denies the role assignment write.
+    fresh_sim.apply_scenario("operator-reader")
+    panel = make_panel(fast_connection)
+
+    panel._w_grant.click()
+
+    plan = panel._plan
+    assert plan is not None
+    status = panel._w_status.value
+    assert "AuthorizationFailed" in text(status)
+    copied = copied_values(status)
+    assert plan.az_command in copied
+    assert grant_templates.terraform_grant(plan).rstrip("\n") in copied
+    assert grant_templates.bicep_grant(plan).rstrip("\n") in copied
+    assert plan.verify_command in copied
+    rest = [value for value in copied if value.startswith("PUT https://")]
+    assert len(rest) == 1
+    assert plan.rest_body() in rest[0]
+    # Each snippet keeps its lines, so a pasted Terraform block is not one comment.
+    assert status.count('<pre class="akv-code"') >= 5
+    assert "\n    az role assignment create --name " in text(status)
