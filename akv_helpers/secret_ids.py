@@ -10,6 +10,7 @@ import re
 import urllib.parse
 from dataclasses import dataclass, replace
 
+from akv_helpers._pasted_identifiers import wrapped_identifier_problem
 from akv_helpers._text_checks import (
     _PORTAL_HINT,
     _invisible_problem,
@@ -381,7 +382,8 @@ def parse_secret_identifier(text: str) -> SecretIdentifier:
     ------
     InvalidSecretIdentifierError
         If the text is not a secret identifier. The message names the problem,
-        quotes the input and gives the fix.
+        quotes the input and gives the fix, which names the identifier inside
+        text that contains one, such as the portal's address of a secret.
 
     Examples
     --------
@@ -392,6 +394,9 @@ def parse_secret_identifier(text: str) -> SecretIdentifier:
     shown = displayable(_mask_userinfo(raw))
     if not raw:
         raise _identifier_error("", "is empty", _PORTAL_HINT)
+    wrapped = wrapped_identifier_problem(raw)
+    if wrapped is not None:
+        raise _identifier_error(shown, *wrapped)
     _check_characters(raw, shown)
     _check_scheme(raw, shown)
     parts = urllib.parse.urlsplit(raw)
