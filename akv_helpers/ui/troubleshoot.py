@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -48,6 +49,8 @@ __all__ = [
     "findings_html",
     "validate_task_path",
 ]
+
+logger = logging.getLogger(__name__)
 
 # Each status as a word, a symbol and a colour: the word and the symbol carry
 # the meaning, so the table reads the same without colour.
@@ -188,6 +191,33 @@ def _findings_table(findings: list[Finding]) -> str:
         'table-layout:fixed;width:100%">'
         f"{_COLUMNS}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
         "</table>"
+    )
+
+
+def _scenario_note(connection: connections.Connection) -> str:
+    """Name the simulator's active scenarios, which a reset clears.
+
+    The fixes of the findings are ``az`` commands for real Azure, so in
+    simulator mode the way out of a scenario is a reset. Returns an empty
+    string in Azure mode, with no scenario, or when the simulator does not
+    respond.
+    """
+    if connection.simulator is None:
+        return ""
+    try:
+        active = connection.simulator.state().get("scenarios", [])
+    except KitError as error:
+        logger.warning("Could not read the simulator's scenarios: %s", error.message)
+        return ""
+    if not active:
+        return ""
+    names = ", ".join(str(name) for name in active)
+    return status_line(
+        "info",
+        f"The simulator runs the scenario {names}, which causes what failed here.",
+        "The fixes below are for real Azure. In the simulator, press Reset the "
+        "simulator in 00-start-here (or run `akv-onboard simulator reset`) to clear "
+        "the scenario, then grant again.",
     )
 
 
@@ -569,6 +599,8 @@ class TroubleshootPanel(Panel):
                 "Could not connect, so only the checks that send no request ran.",
                 reason,
             )
+        elif diagnosis.failed or diagnosis.exit_code:
+            note = _scenario_note(connection)
         self._show(_summary_html(diagnosis) + note)
 
     # Export ------------------------------------------------------------------

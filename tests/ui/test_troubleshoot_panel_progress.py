@@ -169,3 +169,30 @@ def test_refresh_keeps_typed_identity(
     panel.refresh()
 
     assert panel._w_identity.value == "someone-else"
+
+
+def test_scenario_named_with_reset(
+    fresh_sim: SimulatorEndpoint, sim_connection: Connection, tmp_path: Path
+) -> None:
+    fresh_sim.apply_scenario("demo-vault-access-policies")
+    panel = TroubleshootPanel(sim_connection, tmp_path)
+
+    panel._w_run.click()
+
+    status = html_to_text(panel._w_status.value)
+    assert status.startswith("Failed:"), status
+    assert "runs the scenario demo-vault-access-policies" in status
+    assert "akv-onboard simulator reset" in status
+
+
+def test_no_scenario_note_without_scenario(
+    sim_connection: Connection, tmp_path: Path
+) -> None:
+    # The fresh tenant has no grant, so checks fail without any scenario.
+    panel = TroubleshootPanel(sim_connection, tmp_path)
+
+    panel._w_run.click()
+
+    status = html_to_text(panel._w_status.value)
+    assert status.startswith("Failed:"), status
+    assert "scenario" not in status
