@@ -7,6 +7,7 @@ a registry of its own whose entries count each check as it ends.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import html
 import logging
@@ -191,6 +192,16 @@ def _findings_table(findings: list[Finding]) -> str:
         'table-layout:fixed;width:100%">'
         f"{_COLUMNS}<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
         "</table>"
+    )
+
+
+def _download_link(path: Path, media_type: str) -> str:
+    """Render a link that downloads the file at `path` from the page itself."""
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    name = html.escape(path.name, quote=True)
+    return (
+        f'<a class="akv-download" download="{name}" '
+        f'href="data:{media_type};base64,{data}">Download {name}</a>'
     )
 
 
@@ -615,8 +626,19 @@ class TroubleshootPanel(Panel):
         markdown_path, json_path = export_report(
             self._diagnosis, self._report_directory
         )
-        self._w_report.value = status_line(
-            "ok",
-            "Report exported. It holds no secret value or token, and reads "
-            "without the kit.",
-        ) + definition_list([("Markdown", markdown_path), ("JSON", json_path)])
+        # The files lie beside the kernel, which may run on another machine
+        # than the browser, as under Voilà, so the page offers them too.
+        downloads = (
+            f'<div class="{SCREEN_ONLY_CLASS}">'
+            f"{_download_link(markdown_path, 'text/markdown')} · "
+            f"{_download_link(json_path, 'application/json')}</div>"
+        )
+        self._w_report.value = (
+            status_line(
+                "ok",
+                "Report exported. It holds no secret value or token, and reads "
+                "without the kit.",
+            )
+            + definition_list([("Markdown", markdown_path), ("JSON", json_path)])
+            + downloads
+        )

@@ -151,6 +151,18 @@ def test_app_troubleshoot_scenario(
     run_doctor_and_check(doctor)
     shots.take("findings", doctor)
 
+    # The app's user has no access to the kernel's files: the page offers them.
+    button(doctor, "Export report").click()
+    link = doctor.locator("a.akv-download").first
+    expect(link).to_be_visible(timeout=ACTION_MS)
+    with page.expect_download() as download:
+        link.click()
+    saved = download.value
+    assert saved.suggested_filename.endswith(".md")
+    written = home / "reports" / saved.suggested_filename
+    assert Path(saved.path()).read_bytes() == written.read_bytes()
+    shots.take("exported", doctor)
+
 
 def test_app_reload_uses_profile(
     app: LabServer,

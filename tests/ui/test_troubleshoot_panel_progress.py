@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import re
 import threading
@@ -196,3 +197,22 @@ def test_no_scenario_note_without_scenario(
     status = html_to_text(panel._w_status.value)
     assert status.startswith("Failed:"), status
     assert "scenario" not in status
+
+
+def test_export_offers_downloads(sim_connection: Connection, tmp_path: Path) -> None:
+    panel = TroubleshootPanel(sim_connection, tmp_path)
+    panel._w_run.click()
+
+    panel._w_export.click()
+
+    link = r'<a class="akv-download" download="([^"]+)" '
+    link += r'href="data:([^;]+);base64,([^"]+)"'
+    links = re.findall(link, panel._w_report.value)
+    assert [(name.rsplit(".", 1)[1], kind) for name, kind, _ in links] == [
+        ("md", "text/markdown"),
+        ("json", "application/json"),
+    ]
+    for name, _, data in links:
+        assert base64.b64decode(data) == (tmp_path / name).read_bytes()
+    # Text mode shows the paths, not links it cannot follow.
+    assert "Download" not in html_to_text(panel._w_report.value)
