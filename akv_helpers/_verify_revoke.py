@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import shlex
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,8 +17,9 @@ from azure.core.exceptions import HttpResponseError
 from akv_helpers.assignment_results import AssignmentInfo, RevokeResult, VerifyResult
 from akv_helpers.connection import Connection, azure_errors
 from akv_helpers.grant_errors import classify_revoke_error
-from akv_helpers.grant_plan import GrantPlan
-from akv_helpers.identifiers import filter_value, scope_contains
+from akv_helpers.grant_plan import SCOPE_KINDS, GrantPlan, ScopeKind, shell_join
+from akv_helpers.identifiers import filter_value, role_assignment_name, scope_contains
+from akv_helpers.profile import Profile
 from akv_helpers.roles import (
     BUILTIN_ROLES,
     GET_SECRET_DATA_ACTION,
@@ -25,10 +27,24 @@ from akv_helpers.roles import (
     role_guid_from_definition_id,
 )
 
-__all__ = ["assignment_info", "revoke", "verify"]
+__all__ = [
+    "assignment_info",
+    "kit_assignment_id",
+    "kit_assignments_elsewhere",
+    "kit_scope_kind",
+    "plan_at_scope",
+    "plan_for_saved_assignment",
+    "revoke",
+    "verify",
+]
 
 
 logger = logging.getLogger(__name__)
+
+_SCOPE_WORDS: dict[ScopeKind, str] = {
+    "secret": "the secret's scope",
+    "vault": "the vault's scope",
+}
 
 
 def assignment_info(item: Any) -> AssignmentInfo:
@@ -120,7 +136,11 @@ def revoke(connection: Connection, plan: GrantPlan) -> RevokeResult:
     has the kit's deterministic name and matches the plan's principal, role and
     scope. Every other assignment at the plan's scope, whoever it is for, and
     every other assignment that lets the principal read the secret, is left in
-    place; the message names each one and the reason it was left.
+    place, and the message names each one and the reason it was left. The
+    listing also shows the kit's assignment for the same principal and role at
+    the plan's other scope (the vault's for a secret-scope plan, the secret's
+    for a vault-scope plan): the message names it as the kit's and says that a
+    revoke at that scope removes it. `plan_at_scope` gives that plan.
 
     Parameters
     ----------
@@ -176,6 +196,137 @@ def revoke(connection: Connection, plan: GrantPlan) -> RevokeResult:
     )
 
 
+def kit_assignment_id(plan: GrantPlan, scope_kind: ScopeKind) -> str:
+    """Return the ARM ID of the kit's assignment for the plan at one scope.
+
+    Parameters
+    ----------
+    plan
+        The plan from `plan_grant`, at either scope.
+    scope_kind
+        ``"secret"`` for the secret's scope, ``"vault"`` for the vault's.
+
+    Returns
+    -------
+    str
+        The ID that `plan_grant` gives the assignment of the plan's role to
+        the plan's principal at that scope, under the kit's derived name.
+    """
+    scope = _kind_scope(plan, scope_kind)
+    name = role_assignment_name(scope, plan.role_guid, plan.principal_id)
+    return _assignment_id(scope, name)
+
+
+def kit_scope_kind(item: AssignmentInfo, plan: GrantPlan) -> ScopeKind | None:
+    """Tell at which of the plan's two scopes `item` is the kit's own assignment.
+
+    Parameters
+    ----------
+    item
+        An assignment that `revoke` or `verify` listed.
+    plan
+        The plan from `plan_grant`, at either scope.
+
+    Returns
+    -------
+    ScopeKind or None
+        ``"secret"`` or ``"vault"`` when `item` assigns the plan's role to the
+        plan's principal at that scope under the kit's derived name, and
+        ``None`` for any other assignment.
+    """
+    if item.principal_id != plan.principal_id or item.role_guid != plan.role_guid:
+        return None
+    for scope_kind in SCOPE_KINDS:
+        scope = _kind_scope(plan, scope_kind)
+        name = role_assignment_name(scope, plan.role_guid, plan.principal_id)
+        if _at_scope(item, scope) and item.name.lower() == name:
+            return scope_kind
+    return None
+
+
+def kit_assignments_elsewhere(
+    kept: list[AssignmentInfo], plan: GrantPlan
+) -> list[tuple[ScopeKind, AssignmentInfo]]:
+    """Return the kit's assignments for the plan at its other scope.
+
+    Parameters
+    ----------
+    kept
+        The assignments that `revoke` left, `RevokeResult.kept`.
+    plan
+        The plan that `revoke` was given.
+
+    Returns
+    -------
+    list of (ScopeKind, AssignmentInfo)
+        Each of the kit's assignments of the plan's role to the plan's
+        principal at the scope other than the plan's, with that scope.
+    """
+    found = [(kit_scope_kind(item, plan), item) for item in kept]
+    return [
+        (kind, item)
+        for kind, item in found
+        if kind is not None and kind != plan.scope_kind
+    ]
+
+
+def plan_at_scope(plan: GrantPlan, scope_kind: ScopeKind) -> GrantPlan:
+    """Return the plan for the same secret, role and principal at `scope_kind`.
+
+    The result equals the plan that `plan_grant` returns with
+    ``scope=scope_kind``, and no request is sent. A plan already at that scope
+    is returned as it is.
+    """
+    if scope_kind == plan.scope_kind:
+        return plan
+    scope = _kind_scope(plan, scope_kind)
+    name = role_assignment_name(scope, plan.role_guid, plan.principal_id)
+    # plan_grant's own command, with the other scope and the name there.
+    words = shlex.split(plan.az_command)
+    replacements = {"--scope": scope, "--name": name}
+    for index, word in enumerate(words[:-1]):
+        if word in replacements:
+            words[index + 1] = replacements[word]
+    az_command = shell_join(*words)
+    return dataclasses.replace(
+        plan,
+        scope=scope,
+        scope_kind=scope_kind,
+        assignment_name=name,
+        assignment_id=_assignment_id(scope, name),
+        az_command=az_command,
+    )
+
+
+def plan_for_saved_assignment(plan: GrantPlan, profile: Profile) -> GrantPlan:
+    """Choose the scope of a revoke from the assignment that the profile records.
+
+    A grant saves its assignment ID in the profile. When that is the kit's
+    assignment at the vault's scope, for the profile's identity and the plan's
+    role, this returns the vault-scope plan, so that a revoke removes what the
+    grant made. Otherwise it returns `plan` unchanged.
+    """
+    identity = profile.identity
+    saved = profile.assignment_id
+    if not (profile.assignment_created_by_kit and saved and identity):
+        return plan
+    if identity.principal_id.lower() != plan.principal_id.lower():
+        return plan
+    if saved.lower() != kit_assignment_id(plan, "vault").lower():
+        return plan
+    return plan_at_scope(plan, "vault")
+
+
+def _kind_scope(plan: GrantPlan, scope_kind: ScopeKind) -> str:
+    if scope_kind == "vault":
+        return plan.vault_scope
+    return plan.secret_scope or plan.scope
+
+
+def _assignment_id(scope: str, name: str) -> str:
+    return f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
+
+
 def _at_scope(item: AssignmentInfo, scope: str) -> bool:
     return item.scope.rstrip("/").lower() == scope.rstrip("/").lower()
 
@@ -183,11 +334,12 @@ def _at_scope(item: AssignmentInfo, scope: str) -> bool:
 def _worth_naming(item: AssignmentInfo, plan: GrantPlan) -> bool:
     """Tell whether revoke reports `item` as left in place.
 
-    These are the assignments at the plan's scope, whoever they are for, and
-    the principal's other assignments that let it read the secret. Assignments
-    of other principals above the scope, such as the operator's own, are not.
+    These are the assignments at the plan's scope, whoever they are for, the
+    kit's assignment at the plan's other scope, and the principal's other
+    assignments that let it read the secret. Assignments of other principals
+    above the scope, such as the operator's own, are not.
     """
-    if _at_scope(item, plan.scope):
+    if _at_scope(item, plan.scope) or kit_scope_kind(item, plan) is not None:
         return True
     reaches_secret = scope_contains(item.scope, plan.secret_scope or plan.scope)
     return (
@@ -206,6 +358,12 @@ def _kept_reason(item: AssignmentInfo, plan: GrantPlan) -> str:
             f"it assigns another role ({item.role_name or item.role_guid}), and "
             f"the kit only removes {plan.role_name}"
         )
+    kind = kit_scope_kind(item, plan)
+    if kind is not None:
+        return (
+            f"it is the kit's assignment at {_SCOPE_WORDS[kind]}, and this revoke "
+            f"is at {_SCOPE_WORDS[plan.scope_kind]}"
+        )
     if _at_scope(item, plan.scope):
         return (
             "it has the same principal, role and scope under another name, so "
@@ -222,21 +380,52 @@ def _matches_plan(item: AssignmentInfo, plan: GrantPlan) -> bool:
     )
 
 
+def _revoke_summary(
+    deleted: bool,
+    own: list[AssignmentInfo],
+    kept: list[AssignmentInfo],
+    plan: GrantPlan,
+) -> str:
+    """Say what revoke deleted, and where the kit's assignment for the plan is."""
+    elsewhere = kit_assignments_elsewhere(kept, plan)
+    if deleted:
+        summary = "Deleted the kit's role assignment."
+    elif own:
+        summary = (
+            "An assignment has the kit's name but another principal, role or scope, "
+            "so the kit left it."
+        )
+    elif elsewhere:
+        summary = (
+            f"The kit's role assignment at {_SCOPE_WORDS[plan.scope_kind]} does not "
+            "exist; nothing was deleted."
+        )
+    else:
+        summary = (
+            "The kit's role assignment does not exist; nothing was deleted. The kit "
+            "has no role assignment left for this principal and role on the secret "
+            "or its vault."
+        )
+    for kind, item in elsewhere:
+        where = _SCOPE_WORDS[kind]
+        if deleted:
+            found = f"remains at {where} ({item.assignment_id})"
+        else:
+            found = f"is at {where} instead ({item.assignment_id})"
+        summary += (
+            f" The kit's assignment for this principal and role {found}. A revoke "
+            f"at {where} removes it."
+        )
+    return summary
+
+
 def _revoke_message(
     deleted: bool,
     own: list[AssignmentInfo],
     kept: list[AssignmentInfo],
     plan: GrantPlan,
 ) -> str:
-    if deleted:
-        first = "Deleted the kit's role assignment."
-    elif own:
-        first = (
-            "An assignment has the kit's name but another principal, role or scope, "
-            "so the kit left it."
-        )
-    else:
-        first = "The kit's role assignment does not exist; nothing was deleted."
+    first = _revoke_summary(deleted, own, kept, plan)
     if not kept:
         return first
     lines = [

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import click
+from click.core import ParameterSource
 
 from akv_helpers.cli._output import as_dict, echo_json, kit_errors
 from akv_helpers.cli._steps import open_connection, resolve_principal
@@ -17,6 +18,7 @@ from akv_helpers.profile import Profile, load_profile, save_profile
 from akv_helpers.roles import SECRETS_USER_ROLE_ID, RoleDefinition
 
 if TYPE_CHECKING:
+    from akv_helpers.assignment_results import RevokeResult
     from akv_helpers.assignments import GrantPlan
     from akv_helpers.connection import Connection
     from akv_helpers.grant_plan import ScopeKind
@@ -405,9 +407,12 @@ def revoke(
     """Delete the role assignment the kit made for the secret, and nothing else.
 
     The kit's assignment is the one for this identity, --role and --scope.
-    Every other assignment is left, and the output names each and the reason.
+    Without --scope, when the profile records the kit's assignment on the
+    whole vault for the profile's identity, that one is deleted. Every other
+    assignment is left, and the output names each and the reason.
     """
     from akv_helpers import assignments
+    from akv_helpers._verify_revoke import plan_for_saved_assignment
 
     profile = load_profile()
     require_cloud(secret_id, profile.cloud)
@@ -421,12 +426,47 @@ def revoke(
         allow_write_roles=True,
         scope=scope_kind,
     )
+    context = click.get_current_context()
+    if context.get_parameter_source("scope_kind") == ParameterSource.DEFAULT:
+        saved_plan = plan_for_saved_assignment(plan, profile)
+        if saved_plan is not plan:
+            click.echo(
+                "Note: the profile records the kit's assignment on the whole vault "
+                "from the last grant, so revoke deletes that one. Pass --scope "
+                "secret to revoke at the secret's scope only.",
+                err=True,
+            )
+            plan = saved_plan
     result = assignments.revoke(connection, plan)
-    if result.deleted and profile.assignment_id == result.assignment_id:
+    saved = profile.assignment_id or ""
+    if result.deleted and saved.lower() == result.assignment_id.lower():
         save_profile(
             profile.with_updates(assignment_id=None, assignment_created_by_kit=False)
         )
     click.echo(result.message)
+    _echo_kit_assignments_elsewhere(result, plan, secret_id, principal_id)
+
+
+def _echo_kit_assignments_elsewhere(
+    result: RevokeResult,
+    plan: GrantPlan,
+    secret_id: SecretIdentifier,
+    principal_id: str | None,
+) -> None:
+    """Print the command that revokes the kit's assignment at the other scope."""
+    from akv_helpers._verify_revoke import kit_assignments_elsewhere
+    from akv_helpers.grant_plan import shell_join
+
+    for kind, _item in kit_assignments_elsewhere(result.kept, plan):
+        words = ["akv-onboard", "revoke", secret_id.uri, "--scope", kind]
+        if principal_id is not None:
+            words += ["--principal-id", plan.principal_id]
+        if plan.role_guid != SECRETS_USER_ROLE_ID:
+            words += ["--role", plan.role_guid]
+        click.echo(
+            f"To delete the kit's assignment at the {kind}'s scope, run "
+            f"`{shell_join(*words)}`."
+        )
 
 
 COMMANDS: tuple[click.Command, ...] = (grant, verify, revoke)

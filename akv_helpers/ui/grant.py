@@ -17,8 +17,12 @@ import ipywidgets as widgets
 
 from akv_helpers import assignments, grant_templates, identities, propagation, vaults
 from akv_helpers import connection as connections
+from akv_helpers._verify_revoke import (
+    kit_assignments_elsewhere,
+    plan_for_saved_assignment,
+)
 from akv_helpers.errors import KitError, NotConfiguredError
-from akv_helpers.grant_plan import ScopeKind, check_role, resolve_role
+from akv_helpers.grant_plan import ScopeKind, check_role, resolve_role, shell_join
 from akv_helpers.identifiers import (
     SECRET_IDENTIFIER_SHAPE,
     SecretIdentifier,
@@ -460,29 +464,20 @@ class GrantPanel(Panel):
         self._action("Revoking", self._buttons(), self._revoke)
 
     def _revoke(self) -> None:
-        plan = self._plan or self._check()
+        chosen = self._plan or self._check()
+        plan = chosen
+        if chosen.scope_kind == "secret":
+            # A new panel, as after a kernel restart, shows "This secret only",
+            # so the profile's record of a grant on the whole vault decides.
+            plan = plan_for_saved_assignment(chosen, self._profile)
         self._working("Removing the role assignment…")
         result = assignments.revoke(self._connect(), plan)
-        if result.deleted:
+        saved = self._profile.assignment_id
+        forget = saved is None or saved.lower() == result.assignment_id.lower()
+        if result.deleted and forget:
             self._save_assignment(None, False)
-            headline = "Revoked: the kit's role assignment was removed."
-            level: Level = "ok"
-        else:
-            headline = "Nothing removed."
-            level = "info"
-        command = ""
-        if result.deleted:
-            command = "The same removal with the Azure CLI:" + command_block(
-                grant_templates.az_revoke_command(result.assignment_id),
-                "revoke command",
-            )
-        self._show(
-            status_line(level, headline, result.message)
-            + definition_list(
-                [("assignment ID", result.assignment_id)], copy=COPIED_FIELDS
-            )
-            + command
-        )
+        identifier = self._require_identifier()
+        self._show(_revoke_html(plan, result, plan is not chosen, identifier.uri))
 
     def _save_assignment(self, assignment_id: str | None, created_by_kit: bool) -> None:
         identifier = self._require_identifier()
@@ -494,6 +489,65 @@ class GrantPanel(Panel):
         )
         save_profile(profile)
         self._profile = profile
+
+
+def _revoke_html(
+    plan: assignments.GrantPlan,
+    result: assignments.RevokeResult,
+    moved: bool,
+    secret_uri: str,
+) -> str:
+    """Render a revoke's outcome, and where the kit's assignment remains.
+
+    `moved` is true when the saved profile moved the revoke to the vault's scope.
+    """
+    elsewhere = kit_assignments_elsewhere(result.kept, plan)
+    level: Level = "info"
+    headline = "Nothing removed."
+    fields: list[tuple[str, object]] = []
+    command = ""
+    if result.deleted:
+        level = "ok"
+        where = " on the whole vault" if plan.widens_scope else ""
+        headline = f"Revoked: the kit's role assignment{where} was removed."
+        fields = [("assignment ID", result.assignment_id), ("scope", plan.scope)]
+        command = "The same removal with the Azure CLI:" + command_block(
+            grant_templates.az_revoke_command(result.assignment_id),
+            "revoke command",
+        )
+    elif elsewhere:
+        level = "warning"
+        other = _scope_label(elsewhere[0][0]).lower()
+        headline = f"Nothing removed: the kit's assignment is on {other}."
+    detail = result.message
+    if moved:
+        detail = (
+            "The saved profile records this assignment from the last grant, so "
+            "Revoke removed it although the Scope shows 'This secret only'. " + detail
+        )
+    for kind, item in elsewhere:
+        fields += [("assignment ID", item.assignment_id), ("scope", item.scope)]
+        detail += " " + _revoke_hint(plan, kind, secret_uri)
+    listed = definition_list(fields, copy=COPIED_FIELDS) if fields else ""
+    return status_line(level, headline, detail) + listed + command
+
+
+def _scope_label(kind: ScopeKind) -> str:
+    """Return the Scope option's label without its explanation."""
+    labels = {value: label.split(":", 1)[0] for label, value in _SCOPE_OPTIONS}
+    return labels[kind]
+
+
+def _revoke_hint(plan: assignments.GrantPlan, kind: ScopeKind, secret_uri: str) -> str:
+    """Say how to revoke the kit's assignment at the scope `kind`."""
+    words = ["akv-onboard", "revoke", secret_uri, "--scope", kind]
+    if plan.role_guid != SECRETS_USER_ROLE_ID:
+        words += ["--role", plan.role_guid]
+    return (
+        f"To remove the kit's assignment at the {kind}'s scope, choose "
+        f'"{_scope_label(kind)}" under Scope and press Revoke, or run '
+        f"`{shell_join(*words)}`."
+    )
 
 
 def _role_options() -> list[tuple[str, str]]:
