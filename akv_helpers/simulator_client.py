@@ -30,6 +30,7 @@ __all__ = [
     "SimulatorCredential",
     "SimulatorEndpoint",
     "ensure_simulator",
+    "simulator_replaced",
     "stop_simulator",
 ]
 
@@ -129,6 +130,31 @@ def ensure_simulator(
         f"The simulator was not ready within {timeout:g} seconds.",
         f"See its log at {log_path}.",
     )
+
+
+def simulator_replaced(endpoint: SimulatorEndpoint, home: Path | None = None) -> bool:
+    """Tell whether the simulator at `endpoint` has stopped or been replaced.
+
+    A restarted simulator signs tokens with a new key, so clients built for the
+    old one are rejected with 401. The check reads only the discovery file and
+    the process table, and sends no request.
+
+    Parameters
+    ----------
+    endpoint
+        The simulator a connection was made to.
+    home
+        Kit home; defaults to `akv_helpers.profile.kit_home`.
+
+    Returns
+    -------
+    bool
+        ``True`` if that process is gone or the discovery file names another.
+    """
+    home = home or kit_home()
+    data = _read_discovery(_simulator_dir(home) / "simulator.json")
+    named = data.get("pid") if data is not None else None
+    return named != endpoint.pid or not _pid_alive(endpoint.pid)
 
 
 def stop_simulator(home: Path | None = None) -> bool:

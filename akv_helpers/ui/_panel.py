@@ -13,8 +13,10 @@ from typing import Any, ClassVar
 
 import ipywidgets as widgets
 
+from akv_helpers import connection as connections
 from akv_helpers.errors import InvalidInputError, KitError, NotConfiguredError
 from akv_helpers.profile import IdentityRef, Profile, load_profile
+from akv_helpers.simulator_client import simulator_replaced
 
 from ._render import error_html, status_line
 from ._render_check import WIDGETS_FALLBACK_TEXT, text_mode
@@ -81,6 +83,9 @@ class Panel:
     # The text-mode call of each button label, so that "press Grant" in a
     # status line reads "run grant_panel.grant()" as text.
     _BUTTON_CALLS: ClassVar[dict[str, str]] = {}
+    # Whether an action stops when the saved profile cannot be read. A panel
+    # that writes the profile itself, as the start panel does, sets it false.
+    _ACTS_ON_PROFILE: ClassVar[bool] = True
 
     def __init__(self, title: str) -> None:
         self._w_title = widgets.HTML(f"<h3>{title}</h3>")
@@ -88,6 +93,10 @@ class Panel:
         self._w_log = widgets.Output(layout=widgets.Layout(max_height="12em"))
         self._install_log_handler()
         self._profile = self._load_profile()
+        # The panel's connection, built from the profile on first use unless a
+        # subclass is given one; only a connection of its own is replaced.
+        self._connection: connections.Connection | None = None
+        self._own_connection = True
         # The profile before the last `refresh`, which `_profile_loaded` compares
         # with `_profile` to tell a value the user typed from a stale one.
         self._previous_profile = self._profile
@@ -208,14 +217,38 @@ class Panel:
         A profile that cannot be read is reported in the status line, and the
         panel keeps the profile it had.
         """
+        self._reload_profile()
+
+    def _reload_profile(self) -> bool:
+        """Reload the saved profile, as `refresh` does; return whether it loaded.
+
+        A simulator-mode connection of the panel's own is dropped when its
+        simulator has stopped or restarted since, so that the next action
+        connects to the running one instead of failing with 401.
+        """
         try:
             profile = load_profile()
         except KitError as error:
             self._show(error_html(error))
-            return
+            return False
         self._previous_profile = self._profile
         self._profile = profile
+        self._forget_replaced_simulator()
         self._profile_loaded()
+        return True
+
+    def _forget_replaced_simulator(self) -> None:
+        connection = self._connection
+        if not self._own_connection or connection is None:
+            return
+        endpoint = connection.simulator
+        if endpoint is not None and simulator_replaced(endpoint):
+            logger.info(
+                "The simulator with pid %d has stopped; the next action connects "
+                "again.",
+                endpoint.pid,
+            )
+            self._connection = None
 
     def _profile_loaded(self) -> None:
         """Update the panel after `refresh` has loaded `_profile` (default: no-op).
@@ -308,10 +341,13 @@ class Panel:
         started = time.monotonic()
         try:
             with self._busy(buttons):
-                self.refresh()
-                if set_inputs is not None:
-                    set_inputs()
-                self._run_action(name, run)
+                # An action on a stale copy of a profile that no longer reads
+                # would overwrite the file the person is about to repair.
+                loaded = self._reload_profile()
+                if loaded or not self._ACTS_ON_PROFILE:
+                    if set_inputs is not None:
+                        set_inputs()
+                    self._run_action(name, run)
         finally:
             with self._action_lock:
                 self._running_action = None

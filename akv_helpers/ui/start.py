@@ -6,6 +6,7 @@ import dataclasses
 import html
 import logging
 import platform
+import shlex
 import sys
 from dataclasses import dataclass
 from importlib import metadata
@@ -21,9 +22,11 @@ from akv_helpers.errors import (
     AuthenticationError,
     IdentityNotFoundError,
     InvalidInputError,
+    KitError,
+    NotConfiguredError,
 )
 from akv_helpers.identifiers import validate_guid, validate_resource_group_name
-from akv_helpers.profile import save_profile
+from akv_helpers.profile import load_profile, save_profile
 
 from ._panel import Panel, choice_argument, text_argument
 from ._render import (
@@ -165,6 +168,9 @@ class StartPanel(Panel):
         "Connect to simulator": "start_panel.connect()",
         "Sign in": 'start_panel.connect(mode="azure")',
     }
+    # The start panel writes a new profile, so it must act when the saved one
+    # cannot be read.
+    _ACTS_ON_PROFILE = False
 
     def __init__(self) -> None:
         super().__init__("Step 0: start here")
@@ -335,7 +341,11 @@ class StartPanel(Panel):
         )
 
     def reset(self) -> None:
-        """Reset the simulator, as the "Reset the simulator" button does."""
+        """Reset the simulator, as the "Reset the simulator" button does.
+
+        In Azure mode, chosen in the panel or saved in the profile, nothing is
+        changed and the status line shows the error.
+        """
         self._action("Resetting the simulator", self._buttons(), self._reset)
 
     def apply_scenario(self, name: str) -> None:
@@ -347,12 +357,27 @@ class StartPanel(Panel):
             A scenario name, such as ``"secret-disabled"``, in any case and with
             surrounding spaces ignored. `scenario_names` lists them.
 
+        In Azure mode, chosen in the panel or saved in the profile, nothing is
+        changed, the simulator is not started to check `name`, and the status
+        line shows the error.
+
         Raises
         ------
         InvalidInputError
             If `name` is not one of the simulator's scenarios, before anything
-            is changed.
+            is changed. In Azure mode only a `name` that is not text raises.
         """
+        buttons = [*self._buttons(), self._w_apply_scenario]
+        if self._azure_mode_source() is not None:
+            text = text_argument(name, "name", "a scenario name")
+            self._action(
+                "Applying the scenario",
+                buttons,
+                lambda: self._require_simulator_mode(
+                    "apply the scenario", _scenario_command(text)
+                ),
+            )
+            return
         if not self._scenarios:
             self._scenarios = connections.ensure_simulator().scenarios()
         chosen = choice_argument(name, "name", tuple(sorted(self._scenarios)))
@@ -373,7 +398,6 @@ class StartPanel(Panel):
                 )
             self._w_scenario.value = chosen
 
-        buttons = [*self._buttons(), self._w_apply_scenario]
         self._action(
             "Applying the scenario",
             buttons,
@@ -465,7 +489,11 @@ class StartPanel(Panel):
                 subscription_id=self._w_subscription.value.strip() or None,
             )
         else:
-            self._connection = connections.connect(mode="simulator")
+            # The boxes, not the saved file, so that a profile that no longer
+            # reads can be replaced from here.
+            self._connection = connections.connect(
+                self._profile_from_widgets(validate=False), mode="simulator"
+            )
             self._fill_scenarios(self._connection)
         connection = self._connection
         self._w_device_code.value = ""
@@ -567,6 +595,9 @@ class StartPanel(Panel):
         self._action("Resetting the simulator", self._buttons(), self._reset)
 
     def _reset(self) -> None:
+        self._require_simulator_mode(
+            "reset the simulator", "akv-onboard simulator reset"
+        )
         self._working("Resetting the simulator…")
         connections.ensure_simulator().reset()
         self._show(
@@ -606,6 +637,7 @@ class StartPanel(Panel):
 
     def _apply_scenario(self) -> None:
         name = self._w_scenario.value
+        self._require_simulator_mode("apply the scenario", _scenario_command(name))
         if not name:
             self._show(status_line("info", "Connect to the simulator first."))
             return
@@ -623,6 +655,52 @@ class StartPanel(Panel):
                 "to bring back the seeded demo tenant.",
             )
         )
+
+    def _azure_mode_source(self) -> str | None:
+        """Name what selects Azure mode, the saved profile or this panel, if any.
+
+        The profile is read again, because another notebook or the command
+        line may have saved it since the last action.
+        """
+        try:
+            saved_mode = load_profile().mode
+        except KitError:
+            saved_mode = self._profile.mode
+        if saved_mode == "azure":
+            return "The saved profile uses Azure mode"
+        if self._w_mode.value == "azure":
+            return "This panel is in Azure mode"
+        return None
+
+    def _require_simulator_mode(self, action: str, command: str) -> None:
+        """Raise `NotConfiguredError` in Azure mode, before the simulator is used.
+
+        `action` is the step for the message, such as "reset the simulator", and
+        `command` is the command line that does it to the local simulator.
+        """
+        source = self._azure_mode_source()
+        if source is None:
+            return
+        steps = (
+            'run start_panel.connect(mode="simulator"), then start_panel.save()'
+            if text_mode()
+            else "choose Simulator as the Mode, press Connect to simulator, then "
+            "press Save profile"
+        )
+        raise NotConfiguredError(
+            f"{source}, so the kit did not {action}. In Azure mode the notebooks "
+            "and the doctor work against Azure, not against the local simulator.",
+            f"To work with the simulator, switch to Simulator mode in notebook 00: "
+            f"{steps}. To {action} without leaving Azure mode, run `{command}` in "
+            "a terminal.",
+        )
+
+
+def _scenario_command(name: str | None) -> str:
+    """Return the command line that resets the simulator and applies `name`."""
+    if not name:
+        return "akv-onboard simulator scenario --reset <name>"
+    return shlex.join(["akv-onboard", "simulator", "scenario", "--reset", name])
 
 
 def _sign_in_error_html(error: AuthenticationError) -> str:

@@ -1,0 +1,99 @@
+"""Panels after the simulator restarts or the saved profile breaks mid-session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from panel_support import SECRET, identity
+
+from akv_helpers.connection import ensure_simulator, stop_simulator
+from akv_helpers.profile import Profile, load_profile, save_profile
+from akv_helpers.simulator_client import simulator_replaced
+from akv_helpers.ui._text import html_to_text
+from akv_helpers.ui.grant import GrantPanel
+from akv_helpers.ui.identity import IdentityPanel
+from akv_helpers.ui.start import StartPanel
+
+pytestmark = pytest.mark.xdist_group("restarts")
+
+
+@pytest.fixture
+def own_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Return a kit home with a simulator of its own and a saved profile."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("AKV_ONBOARD_HOME", str(home))
+    ensure_simulator(home)
+    save_profile(Profile(mode="simulator", identity=identity()))
+    yield home
+    stop_simulator(home)
+
+
+def restart_simulator(home: Path) -> None:
+    """Stop the kit home's simulator and start a new process in its place."""
+    before = ensure_simulator(home)
+    assert stop_simulator(home)
+    after = ensure_simulator(home)
+    assert after.pid != before.pid
+    assert simulator_replaced(before, home)
+    assert not simulator_replaced(after, home)
+
+
+def test_grant_panel_after_simulator_restart(own_home: Path) -> None:
+    panel = GrantPanel()
+    panel._w_secret.value = SECRET
+    panel._w_check.click()
+    assert html_to_text(panel._w_status.value).startswith("OK:")
+
+    restart_simulator(own_home)
+    panel._w_check.click()
+
+    status = html_to_text(panel._w_status.value)
+    assert status.startswith("OK:"), status
+    assert "401" not in status
+
+
+def test_identity_panel_after_simulator_stop(own_home: Path) -> None:
+    panel = IdentityPanel()
+    panel._w_search.click()
+    assert "One matching identity" in html_to_text(panel._w_status.value)
+
+    # A stopped simulator is started again by the next action.
+    assert stop_simulator(own_home)
+    panel._w_search.click()
+
+    status = html_to_text(panel._w_status.value)
+    assert "One matching identity" in status, status
+    assert "401" not in status
+
+
+def test_broken_profile_stops_action(own_home: Path) -> None:
+    panel = GrantPanel()
+    panel._w_secret.value = SECRET
+    broken = '{"mode": "simulator", "broken": '
+    (own_home / "profile.json").write_text(broken, encoding="utf-8")
+
+    panel._w_grant.click()
+
+    status = html_to_text(panel._w_status.value)
+    assert status.startswith("Failed:"), status
+    assert "profile" in status
+    assert panel._plan is None
+    # The file stays as it was, for the person to repair or remove.
+    assert (own_home / "profile.json").read_text(encoding="utf-8") == broken
+
+
+def test_start_panel_replaces_broken_profile(own_home: Path) -> None:
+    (own_home / "profile.json").write_text("{broken", encoding="utf-8")
+    panel = StartPanel()
+
+    panel._w_sign_in.click()
+    panel._w_save.click()
+
+    status = html_to_text(panel._w_status.value)
+    assert status.startswith("OK: Profile saved"), status
+    saved = load_profile()
+    assert saved.mode == "simulator"
+    assert saved.subscription_id == "00000000-1111-2222-3333-444444444444"
+    assert saved.resource_group == "rg-union-dp"
