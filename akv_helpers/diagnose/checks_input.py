@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import urllib.parse
 
 from akv_helpers.clouds import cloud_for_managed_hsm_host
 from akv_helpers.diagnose.findings import Finding, Status
 from akv_helpers.diagnose.runner import CheckContext, check
+from akv_helpers.diagnose.typed_text import (
+    NOT_AN_IDENTIFIER,
+    describe_withheld,
+    typed_fingerprint,
+)
 from akv_helpers.errors import InvalidSecretIdentifierError, displayable
 from akv_helpers.identifiers import SECRET_IDENTIFIER_SHAPE, parse_secret_identifier
 
@@ -31,6 +37,27 @@ def _is_managed_hsm(text: str) -> bool:
     return bool(host) and cloud_for_managed_hsm_host(host) is not None
 
 
+def _withheld_format_finding(
+    context: CheckContext, text: str, expected: str
+) -> Finding:
+    """Build the format finding that reports show: it does not quote `text`.
+
+    The parser's message quotes the text or parts of it, which may be a secret
+    value pasted into the wrong box, so a report shows only its fingerprint.
+    """
+    return context.finding(
+        Status.FAILED,
+        f"The text given is {NOT_AN_IDENTIFIER} ({typed_fingerprint(text)}). "
+        "The report does not repeat it, in case it is a secret value pasted "
+        "into the wrong box.",
+        expected,
+        "Copy the Secret Identifier from the Azure portal (the key vault, then "
+        "Secrets, the secret and its version) and run the doctor again. The "
+        "doctor's findings on screen say what is wrong with the text given.",
+        evidence={"identifier": describe_withheld(text, NOT_AN_IDENTIFIER)},
+    )
+
+
 @check("identifier.format", title="Secret identifier format")
 def check_identifier_format(context: CheckContext) -> Finding:
     """Parse the identifier and report the parser's message and fix."""
@@ -49,12 +76,15 @@ def check_identifier_format(context: CheckContext) -> Finding:
     try:
         identifier = parse_secret_identifier(text)
     except InvalidSecretIdentifierError as exc:
-        return context.finding(
+        finding = context.finding(
             Status.FAILED,
             exc.message,
             expected,
             exc.fix,
             evidence={"identifier": exc.value},
+        )
+        return dataclasses.replace(
+            finding, redacted=_withheld_format_finding(context, text, expected)
         )
     version = identifier.version or "none (the latest)"
     return context.finding(

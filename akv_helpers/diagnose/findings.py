@@ -2,8 +2,9 @@
 
 This module is pure: it imports neither the Azure SDK nor the widgets, so the
 report, the command line and the panel can all read a `Diagnosis`. A finding
-contains strings only. Its evidence is error codes, IDs, scopes and assignment IDs,
-never a secret value or a token.
+contains strings only, besides the redacted copy that reports show when its text
+quotes what the user typed. Its evidence is error codes, IDs, scopes and
+assignment IDs, never a secret value or a token.
 """
 
 from __future__ import annotations
@@ -93,6 +94,10 @@ class Finding:
         Safe strings only: error codes, IDs, scopes and assignment IDs.
     commands
         Commands a person could run, such as the ``az`` command of the fix.
+    redacted
+        The finding as shared reports show it, when this one quotes text the
+        user typed that a report must not repeat. ``None`` when reports show
+        this finding itself.
     """
 
     id: str
@@ -103,6 +108,7 @@ class Finding:
     fix: str = ""
     evidence: Mapping[str, str] = field(default_factory=dict)
     commands: tuple[str, ...] = ()
+    redacted: Finding | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -112,8 +118,12 @@ class Finding:
         object.__setattr__(self, "evidence", evidence)
         object.__setattr__(self, "commands", tuple(str(c) for c in self.commands))
 
+    def shareable(self) -> Finding:
+        """Return the finding as shared reports show it: `redacted`, if set."""
+        return self.redacted if self.redacted is not None else self
+
     def to_dict(self) -> dict[str, Any]:
-        """Return the finding as a JSON-ready dictionary."""
+        """Return the finding as a JSON-ready dictionary, without `redacted`."""
         return {
             "id": self.id,
             "title": self.title,
@@ -158,7 +168,8 @@ class DiagnosisInputs:
     Attributes
     ----------
     identifier_text
-        The secret identifier as typed or pasted.
+        The secret identifier as typed or pasted. Reports repeat it only when
+        it parses (see `akv_helpers.diagnose.typed_text`).
     principal_id
         Principal ID to check the grant for, or ``None`` to use the identity
         lookup's.

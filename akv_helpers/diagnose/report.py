@@ -2,9 +2,12 @@
 
 Both are redacted before they are written: anything that looks like a JSON Web
 Token, a bearer token, an ``Authorization`` header, an ``access_token`` field or
-a simulator canary value is replaced. The Markdown report reads on its own: it
-repeats the inputs, the resolved IDs, every finding that needs attention with its
-fix and commands, and the changes the kit made, with the commands to repeat them.
+a simulator canary value is replaced. Typed text that did not prove to be a
+secret identifier or an identity, which may be a secret value pasted into the
+wrong box, is withheld (see `akv_helpers.diagnose.typed_text`). The Markdown
+report reads on its own: it repeats the inputs, the resolved IDs, every finding
+that needs attention with its fix and commands, and the changes the kit made,
+with the commands to repeat them.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from akv_helpers.diagnose.findings import Diagnosis, Status
+from akv_helpers.diagnose.typed_text import withhold_typed_text
 
 __all__ = [
     "TextBlock",
@@ -53,7 +57,7 @@ _REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 _TITLE = "Key Vault secret doctor report"
 
-# A line that names what follows it, such as "Azure CLI:" or "REST: PUT https://…".
+# A line that names what follows it, such as "Azure CLI:" or "Terraform:".
 _LABEL = re.compile(r"[A-Z][A-Za-z ]{0,30}:(\s|$)")
 _LIST_ITEM = re.compile(r"\s*- ")
 
@@ -145,9 +149,13 @@ def _redacted(value: Any) -> Any:
 
 
 def _report_data(diagnosis: Diagnosis) -> dict[str, Any]:
-    data = _redacted(diagnosis.to_dict())
+    shared = diagnosis.replace(
+        findings=[item.shareable() for item in diagnosis.findings]
+    )
+    data = _redacted(shared.to_dict())
     assert isinstance(data, dict)
-    return data
+    # Withheld after the redaction, so that a redacted value keeps its marker.
+    return withhold_typed_text(data, diagnosis)
 
 
 def render_json(diagnosis: Diagnosis) -> str:
@@ -218,15 +226,26 @@ def _table(header: tuple[str, str], rows: list[tuple[str, str]]) -> list[str]:
     return lines
 
 
+def _typed_cell(inputs: dict[str, Any], name: str) -> str:
+    """Return the input `name` as a code span, or as text when it is withheld.
+
+    A withheld input states what the text was not, which is no value to copy.
+    """
+    value = inputs.get(name) or ""
+    if name in inputs.get("withheld", ()):
+        return _cell(value)
+    return _code(value, in_table=True)
+
+
 def _inputs_section(data: dict[str, Any]) -> list[str]:
     inputs = data["inputs"]
     task = inputs.get("task_path") or (
         "given as source code" if inputs.get("task_source_given") else "none"
     )
     rows = [
-        ("Secret identifier", _code(inputs.get("identifier_text", ""), in_table=True)),
-        ("Identity given", _code(inputs.get("identity_text") or "", in_table=True)),
-        ("Principal ID given", _code(inputs.get("principal_id") or "", in_table=True)),
+        ("Secret identifier", _typed_cell(inputs, "identifier_text")),
+        ("Identity given", _typed_cell(inputs, "identity_text")),
+        ("Principal ID given", _typed_cell(inputs, "principal_id")),
         ("Task", _cell(task)),
     ]
     return ["## Inputs", "", *_table(("Input", "Value"), rows), ""]
