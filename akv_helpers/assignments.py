@@ -154,14 +154,21 @@ def grant(connection: Connection, plan: GrantPlan) -> GrantResult:
     Raises
     ------
     AccessDeniedError
-        If the operator may not write role assignments (``AuthorizationFailed``).
+        If the operator may not write role assignments (``AuthorizationFailed``),
+        an Azure Policy denies the assignment (``RequestDisallowedByPolicy``) or
+        the operator lacks an action on a linked scope
+        (``LinkedAuthorizationFailed``).
     BadRequestError
-        For ``PrincipalNotFound``, ``UnmatchedPrincipalType`` and
+        For ``PrincipalNotFound``, ``UnmatchedPrincipalType``,
+        ``InvalidPrincipalId``, ``RoleAssignmentLimitExceeded`` and
         ``RoleAssignmentUpdateNotPermitted``. ``PrincipalNotFound`` for an
         identity younger than an hour (``plan.principal_created_at``) is first
         retried with backoff by the client's retry policy.
+    ConflictError
+        If a resource lock blocks the assignment (``ScopeLocked``).
     AzureRequestError
-        For any other error response.
+        For any other error response. Its fix hands the error code and the
+        request ID to an administrator.
     """
     created = _create(connection, plan)
     if created is None:

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from azure.core.exceptions import HttpResponseError
+from azure.mgmt.core.tools import parse_resource_id
 
 from akv_helpers.assignment_results import GrantResult
 from akv_helpers.errors import AccessDeniedError, AzureRequestError, BadRequestError
-from akv_helpers.grant_plan import GrantPlan
+from akv_helpers.grant_plan import PRINCIPAL_TYPE, GrantPlan, shell_join
 from akv_helpers.http_errors import describe_http_error, error_codes
 from akv_helpers.identifiers import validate_guid
 from akv_helpers.roles import (
@@ -69,7 +71,9 @@ def classify_grant_error(
     -------
     GrantResult or AzureRequestError
         ``"already granted"`` for ``RoleAssignmentExists``; otherwise the error to
-        raise, chosen by ``error.code``.
+        raise, chosen by ``error.code``. An error the kit has no specific fix for
+        gets a fix that hands the error code and the request ID to an
+        administrator.
     """
     code, _ = error_codes(exc)
     message = exc.error.message if exc.error is not None and exc.error.message else ""
@@ -91,13 +95,7 @@ def classify_grant_error(
     if code == "PrincipalNotFound":
         return BadRequestError(*_principal_not_found(plan), **details)
     if code == "UnmatchedPrincipalType":
-        return BadRequestError(
-            f"Azure rejected principal {plan.principal_id} as a ServicePrincipal "
-            "(UnmatchedPrincipalType): it is a user or group, not a managed identity.",
-            "Use the principal ID (object ID) of the data-plane managed identity, "
-            "from the identity lookup.",
-            **details,
-        )
+        return BadRequestError(*_unmatched_principal_type(plan), **details)
     if code == "RoleAssignmentUpdateNotPermitted":
         return BadRequestError(
             f"An assignment named {plan.assignment_name} already exists at "
@@ -108,7 +106,7 @@ def classify_grant_error(
             f"--ids {plan.assignment_id}`), then grant again.",
             **details,
         )
-    return described
+    return _with_fix(described, code, plan)
 
 
 def caller_object_id(message: str) -> str | None:
@@ -225,3 +223,142 @@ def _minutes(age: float | None) -> str:
     if minutes >= 120:
         return f"{minutes // 60} hours"
     return "less than a minute" if minutes < 1 else f"{minutes} minutes"
+
+
+def _unmatched_principal_type(plan: GrantPlan) -> tuple[str, str]:
+    return (
+        f"Azure rejected principal {plan.principal_id} as a {PRINCIPAL_TYPE} "
+        "(UnmatchedPrincipalType): it is a user or group, not a managed identity. "
+        "Nothing was created.",
+        "The kit assigns roles only to service principals, and the Flyte task "
+        "reads the secret as the data-plane managed identity, so grant that "
+        "identity: use its principal ID (object ID), which `akv-onboard "
+        "find-identity` and notebook 01 show. To give a user or group access "
+        "instead, assign the role outside the kit with `az role assignment create "
+        "--assignee-principal-type User` (or `Group`).",
+    )
+
+
+def _scope_parts(plan: GrantPlan) -> tuple[str, str]:
+    """Return the subscription ID and resource group of the plan's vault."""
+    parts = parse_resource_id(plan.vault_scope)
+    return str(parts.get("subscription", "")), str(parts.get("resource_group", ""))
+
+
+def _scope_locked(plan: GrantPlan) -> tuple[str, str]:
+    subscription, group = _scope_parts(plan)
+    command = shell_join(
+        "az", "lock", "list", "--resource-group", group, "--subscription", subscription
+    )
+    return (
+        f"A resource lock on {plan.scope} or a scope above it blocks the role "
+        "assignment, so nothing was created.",
+        "A lock applies to everyone, whatever their roles. Someone who may manage "
+        "locks (of the built-in roles, Owner and User Access Administrator) must "
+        "remove the lock that Azure's message names, or you grant again once it "
+        "is lifted, for example in a maintenance window. List the locks of the "
+        f"resource group with:\n\n{command}",
+    )
+
+
+def _disallowed_by_policy(plan: GrantPlan) -> tuple[str, str]:
+    return (
+        f"An Azure Policy assignment denies the role assignment at {plan.scope}, "
+        "so nothing was created.",
+        "An Azure administrator must exempt this scope from the policy assignment "
+        "that Azure's message names (a policy exemption can cover a single "
+        "resource), or change the policy. Then grant again.",
+    )
+
+
+def _linked_authorization_failed(plan: GrantPlan) -> tuple[str, str]:
+    return (
+        f"Azure allows you to write the role assignment at {plan.scope}, but "
+        "denied an action on a linked scope that the request refers to, so "
+        "nothing was created.",
+        "Azure's message names the action and the linked scope. Ask an Azure "
+        "administrator for that action on the linked scope, or ask them to create "
+        f"the assignment:\n\n{plan.admin_instructions()}",
+    )
+
+
+def _limit_exceeded(plan: GrantPlan) -> tuple[str, str]:
+    subscription, _ = _scope_parts(plan)
+    count = shell_join(
+        "az",
+        "role",
+        "assignment",
+        "list",
+        "--all",
+        "--subscription",
+        subscription,
+        "--query",
+        "length(@)",
+    )
+    # Azure documents a fixed limit of 4000 role assignments per subscription,
+    # counting those at subscription, resource group and resource scopes but
+    # not at management groups ("Troubleshoot Azure RBAC limits", Microsoft Learn).
+    return (
+        f"Subscription {subscription} has reached Azure's limit of 4000 role "
+        "assignments, so nothing was created.",
+        "The limit cannot be raised. An administrator must remove role "
+        "assignments nobody uses, or replace several assignments of one role "
+        "with a single assignment to a group, before you grant again. Count the "
+        f"assignments in the subscription with:\n\n{count}",
+    )
+
+
+def _invalid_principal_id(plan: GrantPlan) -> tuple[str, str]:
+    return (
+        f"The principal ID {plan.principal_id} is invalid for a role assignment, "
+        "so nothing was created.",
+        "Use the principal ID (object ID) of the data-plane managed identity, a "
+        "GUID that `akv-onboard find-identity` and notebook 01 show, and grant "
+        "again.",
+    )
+
+
+# Fixes for the other error codes of the grant's PUT. Each function returns the
+# sentence put before Azure's message, and the fix.
+_EXPLAINED_CODES: dict[str, Callable[[GrantPlan], tuple[str, str]]] = {
+    "ScopeLocked": _scope_locked,
+    "RequestDisallowedByPolicy": _disallowed_by_policy,
+    "LinkedAuthorizationFailed": _linked_authorization_failed,
+    "RoleAssignmentLimitExceeded": _limit_exceeded,
+    "InvalidPrincipalId": _invalid_principal_id,
+}
+
+
+def _administrator_fix(described: AzureRequestError) -> str:
+    """Return the hand-off to an administrator for an error the kit cannot fix."""
+    if described.code:
+        details = f"the error code {described.code}"
+    else:
+        details = f"the HTTP status {described.status or 'unknown'}"
+    if described.request_id:
+        details += f", the request ID {described.request_id}"
+    return (
+        f"The kit has no specific fix for this error. Send {details} and the "
+        "message above to an Azure administrator, or to Azure support."
+    )
+
+
+def _with_fix(
+    described: AzureRequestError, code: str | None, plan: GrantPlan
+) -> AzureRequestError:
+    """Return `described` with the fix for its code, keeping its class and codes."""
+    explain = _EXPLAINED_CODES.get(code or "")
+    if explain is not None:
+        lead, fix = explain(plan)
+        message = f"{lead} {described.message}"
+    else:
+        message, fix = described.message, described.fix
+        fix = fix or _administrator_fix(described)
+    return type(described)(
+        message,
+        fix,
+        status=described.status,
+        code=described.code,
+        inner_code=described.inner_code,
+        request_id=described.request_id,
+    )

@@ -320,9 +320,11 @@ def resolve_typed_principal(
             f"{value} is neither the principal ID nor the client ID of any of the "
             f"{len(candidates)} user-assigned managed identities in subscription "
             f"{connection.subscription_id}, so the kit uses it as a principal ID "
-            "(object ID) as typed. That is right for a service principal or group. "
-            "For a managed identity, check the ID with `akv-onboard find-identity "
-            "--subscription-wide`."
+            "(object ID) as typed. A grant works only if it is the ID of a service "
+            "principal, such as a managed identity's principal ID: the kit assigns "
+            "roles with principal type ServicePrincipal, so Azure rejects the ID "
+            "of a user or group. For a managed identity, check the ID with "
+            "`akv-onboard find-identity --subscription-wide`."
         ),
     )
 
