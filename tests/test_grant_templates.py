@@ -338,12 +338,13 @@ def test_cli_show_as_terraform(cli_simulator: None) -> None:
     plan = dry_run_plan()["plan"]
 
     assert result.exit_code == 0, result.output
-    assert "Azure CLI equivalent" not in result.stdout
-    head, _, rest = result.stdout.partition("Terraform equivalent:\n")
-    assert f"Assignment:  {plan['assignment_id']}" in head
-    template, _, tail = rest.partition("Dry run: nothing was created.")
-    assert tail == "\n"
-    attributes = terraform_attributes(template)
+    # The template alone is on stdout, so `> grant.tf` saves a valid file.
+    assert result.stdout.startswith("# ")
+    assert "Azure CLI equivalent" not in result.output
+    assert "Terraform equivalent:\n" in result.stderr
+    assert f"Assignment:  {plan['assignment_id']}" in result.stderr
+    assert result.stderr.endswith("Dry run: nothing was created.\n")
+    attributes = terraform_attributes(result.stdout)
     assert attributes["name"] == plan["assignment_name"]
     assert attributes["scope"] == plan["scope"]
     assert attributes["role_definition_id"] == plan["role_definition_id"]
@@ -360,8 +361,9 @@ def test_cli_show_as_bicep(cli_simulator: None) -> None:
 
     assert result.exit_code == 0, result.output
     assert shown["show_as"] == "bicep"
-    assert f"to deploy with `{shown['deploy_command']}`:\n" in result.stdout
-    assert shown["text"] + "Dry run: nothing was created.\n" in result.stdout
+    assert f"to deploy with `{shown['deploy_command']}`:\n" in result.stderr
+    assert result.stdout == shown["text"]
+    assert result.stderr.endswith("Dry run: nothing was created.\n")
     assert f"  name: '{data['plan']['assignment_name']}'\n" in shown["text"]
     assert "--resource-group rg-union-dp" in shown["deploy_command"]
 

@@ -136,23 +136,35 @@ def equivalent(plan: GrantPlan, show_as: str = "az") -> dict[str, str]:
     return {"show_as": "az", "text": grant_templates.az_grant_command(plan)}
 
 
-def echo_plan(plan: GrantPlan, show_as: str = "az") -> None:
+def echo_plan(
+    plan: GrantPlan, show_as: str = "az", *, template_alone: bool = False
+) -> None:
     """Print what the grant will create and its equivalent in `show_as`.
 
     `show_as` is ``"az"`` (the Azure CLI command, the default), ``"terraform"``
-    or ``"bicep"``, as `equivalent` renders them.
+    or ``"bicep"``, as `equivalent` renders them. With `template_alone`, a
+    Terraform or Bicep template is the only text on stdout and the rest goes
+    to stderr, so ``> grant.tf`` or ``> grant.bicep`` saves a valid file.
     """
-    click.echo(f"Role:        {plan.role_name} ({plan.role_guid})")
-    click.echo(f"Principal:   {plan.principal_id} ({plan.principal_type})")
-    click.echo(f"Scope:       {plan.scope} ({plan.scope_kind})")
-    click.echo(f"Assignment:  {plan.assignment_id}")
+    summary_to_stderr = template_alone and show_as in ("terraform", "bicep")
+    click.echo(
+        f"Role:        {plan.role_name} ({plan.role_guid})", err=summary_to_stderr
+    )
+    click.echo(
+        f"Principal:   {plan.principal_id} ({plan.principal_type})",
+        err=summary_to_stderr,
+    )
+    click.echo(f"Scope:       {plan.scope} ({plan.scope_kind})", err=summary_to_stderr)
+    click.echo(f"Assignment:  {plan.assignment_id}", err=summary_to_stderr)
     rendered = equivalent(plan, show_as)
     if show_as == "terraform":
-        click.echo("Terraform equivalent:")
+        click.echo("Terraform equivalent:", err=summary_to_stderr)
         click.echo(rendered["text"], nl=False)
     elif show_as == "bicep":
         deploy = rendered["deploy_command"]
-        click.echo(f"Bicep equivalent, to deploy with `{deploy}`:")
+        click.echo(
+            f"Bicep equivalent, to deploy with `{deploy}`:", err=summary_to_stderr
+        )
         click.echo(rendered["text"], nl=False)
     else:
         click.echo("Azure CLI equivalent:")
@@ -217,7 +229,8 @@ def grant(
     https://kv-demo.vault.azure.net/secrets/db-pass. --role assigns another
     built-in role, and --scope vault assigns it on the whole vault. With
     --dry-run --show-as terraform or bicep, the plan is printed as code an
-    administrator can apply instead.
+    administrator can apply instead: the template alone on stdout, so that
+    `> grant.tf` or `> grant.bicep` saves it, and the rest on stderr.
     """
     from akv_helpers import assignments
     from akv_helpers.grant_plan import check_role
@@ -257,8 +270,8 @@ def grant(
                 }
             )
         else:
-            echo_plan(plan, show_as)
-            click.echo("Dry run: nothing was created.")
+            echo_plan(plan, show_as, template_alone=True)
+            click.echo("Dry run: nothing was created.", err=show_as != "az")
         return
 
     result = assignments.grant(connection, plan)
