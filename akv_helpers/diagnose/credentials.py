@@ -71,7 +71,41 @@ def _managed_identity(message: str) -> str:
     )
 
 
+# Microsoft Entra ID error codes that `az` passes on when it cannot refresh its
+# sign-in, with what to do. Codes and meanings as Microsoft Entra's error
+# responses word them, such as "AADSTS700082: The refresh token has expired due
+# to inactivity."
+_SIGN_IN_AGAIN = "run `az login` again in a terminal, then run the step again"
+_MFA = (
+    "your tenant requires multifactor authentication for this sign-in: run "
+    "`az login --tenant <tenant ID>` in a terminal and complete it, then run "
+    "the step again"
+)
+_AADSTS_FIXES: dict[str, str] = {
+    "700082": f"its sign-in expired after a long inactivity; {_SIGN_IN_AGAIN}",
+    "70008": f"its sign-in expired; {_SIGN_IN_AGAIN}",
+    "50173": f"its sign-in was revoked, for example by a password change; "
+    f"{_SIGN_IN_AGAIN}",
+    "70043": f"a Conditional Access sign-in frequency policy ended its sign-in; "
+    f"{_SIGN_IN_AGAIN}",
+    "50076": _MFA,
+    "50079": _MFA,
+    "53003": "a Conditional Access policy blocked the sign-in; ask your tenant's "
+    "administrator which policy applies to this device or location",
+}
+_AADSTS_CODE = re.compile(r"\bAADSTS(\d+)\b")
+
+
 def _azure_cli(message: str) -> str:
+    found = _AADSTS_CODE.search(message)
+    if found is not None:
+        code = found.group(1)
+        fix = _AADSTS_FIXES.get(
+            code,
+            "look the code up in Microsoft Entra's error reference, or run "
+            "`az account get-access-token` in a terminal to see the whole message",
+        )
+        return f"AzureCliCredential: Microsoft Entra ID answered AADSTS{code}: {fix}."
     text = message.lower()
     if "not found on path" in text or "not installed" in text:
         return (

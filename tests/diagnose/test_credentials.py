@@ -151,3 +151,46 @@ def test_one_line_chain_text() -> None:
         "AzureCliCredential",
     ]
     assert "cannot find `az`" in lines[1]
+
+
+@pytest.mark.parametrize(
+    ("aadsts", "expected"),
+    [
+        ("AADSTS700082: The refresh token has expired due to inactivity.", "az login"),
+        (
+            "AADSTS50173: The provided grant has expired due to it being revoked.",
+            "az login",
+        ),
+        (
+            "AADSTS50076: Due to a configuration change made by your administrator, "
+            "you must use multi-factor authentication.",
+            "--tenant <tenant ID>",
+        ),
+        (
+            "AADSTS53003: Access has been blocked by Conditional Access policies.",
+            "administrator",
+        ),
+        ("AADSTS90002: Tenant not found.", "error reference"),
+    ],
+    ids=["inactive", "revoked", "mfa", "conditional-access", "unknown-code"],
+)
+def test_chain_az_entra_error(offline: Path, aadsts: str, expected: str) -> None:
+    # `az` passes Microsoft Entra's error on when it cannot refresh its sign-in,
+    # followed by its own advice to log in again.
+    fake = offline / "az"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'echo "ERROR: {aadsts} Trace ID: 0000" >&2\n'
+        'echo "Run the command below to authenticate interactively: az login" >&2\n'
+        "exit 1\n",
+        encoding="utf-8",
+    )
+    fake.chmod(0o755)
+
+    lines = explain_credential_failure(_chain_error(with_managed_identity=False))
+
+    code = aadsts.split(":", 1)[0]
+    assert lines[1].startswith(
+        f"AzureCliCredential: Microsoft Entra ID answered {code}:"
+    )
+    assert expected in lines[1]
