@@ -135,8 +135,9 @@ def ensure_simulator(
 def simulator_replaced(endpoint: SimulatorEndpoint, home: Path | None = None) -> bool:
     """Tell whether the simulator at `endpoint` has stopped or been replaced.
 
-    A restarted simulator signs tokens with a new key, so clients built for the
-    old one are rejected with 401. The check reads only the discovery file and
+    A restarted simulator does not know the tokens that the old one issued,
+    which each process keeps in memory only, so clients built for the old one
+    are rejected with 401. The check reads only the discovery file and
     the process table, and sends no request.
 
     Parameters
