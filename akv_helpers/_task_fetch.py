@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from akv_helpers._task_result import LocalRunResult, ProgressCallback
 from akv_helpers.errors import TaskRunError
 from akv_helpers.propagation import PROPAGATION_WINDOW_SECONDS
+from akv_helpers.steps import step_place
 
 if TYPE_CHECKING:
     from azure.keyvault.secrets import SecretClient
@@ -39,8 +40,8 @@ def _access_denied_result(
             ),
             fix=(
                 "Switch the vault to the Azure RBAC permission model and grant the "
-                "role in 02-grant-access, or add an access policy with secret get "
-                "for the identity."
+                f"role in {step_place('grant')}, or add an access policy with "
+                "secret get for the identity."
             ),
         )
     return LocalRunResult(
@@ -52,9 +53,9 @@ def _access_denied_result(
         ),
         fix=(
             "Grant it the role Key Vault Secrets User on the secret in "
-            "02-grant-access (or `akv-onboard grant`). If you granted it just now, "
-            "wait for the assignment to take effect (Azure documents up to 10 "
-            "minutes) and run again."
+            f"{step_place('grant')} (or with `akv-onboard grant`). If you granted "
+            "it just now, wait for the assignment to take effect (Azure documents "
+            "up to 10 minutes) and run again."
         ),
     )
 

@@ -36,6 +36,7 @@ from akv_helpers.simulator_client import (
     ensure_simulator,
     stop_simulator,
 )
+from akv_helpers.steps import step_place
 
 __all__ = [
     "ARM_SCOPE",
@@ -391,8 +392,8 @@ def _connect_azure(
     if not subscription:
         raise NotConfiguredError(
             "Azure mode needs a subscription ID, and the profile has none.",
-            "Set it with `akv-onboard profile set --subscription <id>` or in the "
-            "start notebook.",
+            "Set it with `akv-onboard profile set --subscription <id>` or in "
+            f"{step_place('start')}.",
         )
     tenant = tenant_id or profile.tenant_id
     endpoints = get_arm_endpoints(_AZURE_CLOUD_SETTINGS[cloud.name])

@@ -26,6 +26,7 @@ from akv_helpers.roles import (
     RBAC_ADMINISTRATOR_ROLE_ID,
     USER_ACCESS_ADMINISTRATOR_ROLE_ID,
 )
+from akv_helpers.steps import step_place
 
 __all__ = [
     "GRANTING_ROLE_IDS",
@@ -233,9 +234,9 @@ def _unmatched_principal_type(plan: GrantPlan) -> tuple[str, str]:
         "The kit assigns roles only to service principals, and the Flyte task "
         "reads the secret as the data-plane managed identity, so grant that "
         "identity: use its principal ID (object ID), which `akv-onboard "
-        "find-identity` and notebook 01 show. To give a user or group access "
-        "instead, assign the role outside the kit with `az role assignment create "
-        "--assignee-principal-type User` (or `Group`).",
+        f"find-identity` and {step_place('identity')} show. To give a user or "
+        "group access instead, assign the role outside the kit with `az role "
+        "assignment create --assignee-principal-type User` (or `Group`).",
     )
 
 
@@ -313,8 +314,8 @@ def _invalid_principal_id(plan: GrantPlan) -> tuple[str, str]:
         f"The principal ID {plan.principal_id} is invalid for a role assignment, "
         "so nothing was created.",
         "Use the principal ID (object ID) of the data-plane managed identity, a "
-        "GUID that `akv-onboard find-identity` and notebook 01 show, and grant "
-        "again.",
+        "GUID that `akv-onboard find-identity` and "
+        f"{step_place('identity')} show, and grant again.",
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from azure.core.exceptions import (
     ClientAuthenticationError,
@@ -20,6 +20,7 @@ from akv_helpers.errors import (
     displayable,
 )
 from akv_helpers.retry_policies import retry_fix, retry_note
+from akv_helpers.steps import step_place
 
 __all__ = [
     "azure_errors",
@@ -83,19 +84,26 @@ def _error_message(exc: HttpResponseError) -> str:
 # keeps such a message whole; it only guards against a runaway response body.
 MAX_AZURE_MESSAGE_CHARACTERS = 1200
 
-_FIX_BY_CODE = {
+
+def _expired_token_fix() -> str:
+    return (
+        "The access token expired, and the kit already fetched a new one and "
+        "retried (RetrySettings.expired_token times). Sign in again: in Azure "
+        f"mode with `az login` or in {step_place('start')}; in simulator mode "
+        "restart the simulator (`akv-onboard simulator stop`, then "
+        "`akv-onboard simulator start`)."
+    )
+
+
+# A fix that names a step's place is a function, called when the error is
+# described, because the place depends on the front end (see akv_helpers.steps).
+_FIX_BY_CODE: dict[str, str | Callable[[], str]] = {
     "AuthorizationFailed": (
         "Ask an administrator for a role that allows the action on this scope, "
         "then sign in again."
     ),
     "InvalidAuthenticationToken": "Sign in again.",
-    "ExpiredAuthenticationToken": (
-        "The access token expired, and the kit already fetched a new one and "
-        "retried (RetrySettings.expired_token times). Sign in again: in Azure "
-        "mode with `az login` or notebook 00; in simulator mode restart the "
-        "simulator (`akv-onboard simulator stop`, then `akv-onboard simulator "
-        "start`)."
-    ),
+    "ExpiredAuthenticationToken": _expired_token_fix,
     "AuthenticationFailed": "Sign in again, to the tenant that owns the subscription.",
     "ResourceGroupNotFound": "Check the resource group name and the subscription.",
     "ResourceNotFound": "Check the name and the subscription.",
@@ -156,7 +164,7 @@ def describe_http_error(
     label = " ".join(str(part) for part in (status, code, inner_code) if part)
     shown = displayable(_error_message(exc), MAX_AZURE_MESSAGE_CHARACTERS)
     message = f"{what} ({label or 'no status'}): {shown}"
-    fix = _FIX_BY_CODE.get(inner_code or "", "") or _FIX_BY_CODE.get(code or "", "")
+    fix = _fix_by_code(inner_code) or _fix_by_code(code)
     retried = retry_note(exc)
     if retried:
         message = f"{message} {retried}"
@@ -169,6 +177,11 @@ def describe_http_error(
         inner_code=inner_code,
         request_id=request_id,
     )
+
+
+def _fix_by_code(code: str | None) -> str:
+    fix = _FIX_BY_CODE.get(code or "", "")
+    return fix() if callable(fix) else fix
 
 
 # Maximum length of one credential's explanation line in a sign-in error.

@@ -43,6 +43,7 @@ from akv_helpers.identifiers import (
     validate_resource_group_name,
 )
 from akv_helpers.profile import IdentityRef
+from akv_helpers.steps import step_place
 
 __all__ = [
     "CLIENT_ID_EXPLANATION",
@@ -155,9 +156,10 @@ def _no_match_message(where: str, seen: list[str]) -> str:
 def _no_match_fix() -> str:
     return (
         "Search the Union data-plane resource group, or the whole subscription "
-        "(`akv-onboard find-identity --subscription-wide`, or leave the resource "
-        "group empty in the notebook). Check that you are signed in to the "
-        "subscription of the Union data plane. Union support can name the identity."
+        "(`akv-onboard find-identity --subscription-wide`, or select Search the "
+        f"whole subscription in {step_place('identity')}). Check that you are "
+        "signed in to the subscription of the Union data plane. Union support can "
+        "name the identity."
     )
 
 

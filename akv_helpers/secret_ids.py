@@ -39,6 +39,7 @@ from akv_helpers.names import (
     validate_secret_version,
     validate_vault_name,
 )
+from akv_helpers.steps import step_place
 
 __all__ = [
     "SECRET_IDENTIFIER_SHAPE",
@@ -452,8 +453,8 @@ def require_cloud(identifier: SecretIdentifier, cloud_name: str) -> None:
         f"{identifier.cloud.name} (DNS suffix {identifier.cloud.keyvault_dns_suffix}), "
         f"but the kit is signed in to {cloud_name}.",
         "Copy the identifier from the vault in the cloud you signed in to, or "
-        f"switch the profile's cloud to {identifier.cloud.name} (notebook 00) "
-        "and sign in there.",
+        f"switch the profile's cloud to {identifier.cloud.name} in "
+        f"{step_place('start')} and sign in there.",
         value=displayable(identifier.original),
         expected=SECRET_IDENTIFIER_SHAPE,
     )

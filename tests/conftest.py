@@ -18,6 +18,7 @@ from akv_helpers.connection import (
     stop_simulator,
 )
 from akv_helpers.profile import Profile
+from akv_helpers.steps import set_front_end
 
 
 def _clear_environment() -> None:
@@ -43,6 +44,13 @@ def clean_environment(kit_home: Path) -> Iterator[None]:
     yield
     os.environ.clear()
     os.environ.update(saved)
+
+
+@pytest.fixture(autouse=True)
+def notebook_places() -> Iterator[None]:
+    """Name the notebooks in messages again after a test that built the app."""
+    yield
+    set_front_end("notebooks")
 
 
 @pytest.fixture(scope="session")

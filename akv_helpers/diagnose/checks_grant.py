@@ -23,6 +23,7 @@ from akv_helpers.diagnose.shared_facts import assignment_record
 from akv_helpers.grant_plan import GrantPlan, plan_grant, shell_join
 from akv_helpers.identifiers import filter_value, scope_contains
 from akv_helpers.roles import BUILTIN_ROLES, GET_SECRET_DATA_ACTION
+from akv_helpers.steps import step_place
 
 __all__ = [
     "covering_assignments",
@@ -106,7 +107,7 @@ def _grant_fix(context: CheckContext, fix: str) -> str:
         f"First check that principal {context.principal.principal_id} exists (the "
         "command below; see the principal findings), because a role assignment to "
         "a principal that does not exist grants nobody access. Then grant the role "
-        "in notebook 02 or with `akv-onboard grant <secret identifier>`."
+        f"in {step_place('grant')} or with `akv-onboard grant <secret identifier>`."
     )
 
 
@@ -163,8 +164,8 @@ def check_missing(context: CheckContext) -> Finding:
         "ID.",
         _grant_fix(
             context,
-            "Grant the role: notebook 02, `akv-onboard grant <secret identifier>`, "
-            "or the command below.",
+            f"Grant the role in {step_place('grant')}, with `akv-onboard grant "
+            "<secret identifier>`, or with the command below.",
         ),
         evidence={"secret scope": scope, "principal ID": principal_id},
         commands=create_commands(context),

@@ -33,14 +33,17 @@ from akv_helpers.identities import (
 )
 from akv_helpers.names import is_union_identity_name
 from akv_helpers.profile import Profile
+from akv_helpers.steps import step_place
 
 __all__ = ["resolve_principal"]
 
-_CHOOSE_FIX = (
-    "Choose the identity: run the doctor again with its principal ID "
-    "(`akv-onboard doctor <secret identifier> --identity <principal ID>`), or "
-    "pick it in notebook 01."
-)
+
+def _choose_fix() -> str:
+    return (
+        "Choose the identity: run the doctor again with its principal ID "
+        "(`akv-onboard doctor <secret identifier> --identity <principal ID>`), or "
+        f"pick it in {step_place('identity')}."
+    )
 
 
 @fact("identities", "list the managed identities")
@@ -135,7 +138,7 @@ def resolve_principal(run: FactSource) -> ResolvedPrincipal:
         raise FactUnavailableError(
             "principal",
             f"several identities match Union's naming and none was chosen: {names}",
-            _CHOOSE_FIX,
+            _choose_fix(),
         )
     identities = run.outcome("identities")
     raise FactUnavailableError(
@@ -168,7 +171,7 @@ def _resolve_typed(run: FactSource, text: str) -> ResolvedPrincipal:
             )
         if matches:
             reason = f"several identities are named {shown!r}"
-            raise FactUnavailableError("principal", reason, _CHOOSE_FIX)
+            raise FactUnavailableError("principal", reason, _choose_fix())
         return _resolve_anywhere(run, text)
 
     for candidate in candidates:
@@ -334,7 +337,7 @@ def check_several(context: CheckContext) -> Finding:
         f"{len(found)} identities match Union's naming and none was chosen: "
         f"{listed}. The kit never picks one for you.",
         expected,
-        _CHOOSE_FIX,
+        _choose_fix(),
         evidence={c.name: c.principal_id for c in found},
     )
 

@@ -16,6 +16,7 @@ from akv_helpers.diagnose.runner import CheckContext, check
 from akv_helpers.grant_errors import GRANTING_ROLE_IDS
 from akv_helpers.identifiers import filter_value, scope_contains
 from akv_helpers.roles import BUILTIN_ROLES, role_allows, role_guid_from_definition_id
+from akv_helpers.steps import step_place
 
 __all__ = ["ROLE_ASSIGNMENT_WRITE_ACTION"]
 
@@ -145,6 +146,6 @@ def check_credential_chain(context: CheckContext) -> Finding:
         + "\n".join(f"- {line}" for line in lines),
         "At least one credential of the chain returns a token.",
         "Sign in with the Azure CLI where the kernel runs (`az login`), or with a "
-        "device code from notebook 00.",
+        f"device code from {step_place('start')}.",
         evidence={"credentials tried": str(len(lines))},
     )

@@ -14,7 +14,10 @@ This module is pure: it imports neither the Azure SDK nor the widgets.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from akv_helpers.steps import step_place
 
 __all__ = ["Cause", "classify_error", "extract_details"]
 
@@ -52,10 +55,14 @@ class Cause:
 class _Rule:
     id: str
     summary: str
-    fix: str
+    # A function when the fix names a step's place, because that place depends
+    # on the front end (see akv_helpers.steps). classify_error calls it.
+    fix: str | Callable[[], str]
 
 
-_SIGN_IN_AGAIN = "Sign in again (`az login`, or the start notebook) and retry."
+def _sign_in_again() -> str:
+    return f"Sign in again (`az login`, or in {step_place('start')}) and retry."
+
 
 # One rule per cause. Keys are the codes Azure sends; a Key Vault rule is keyed on
 # its inner code, an AKV message code on "AKV<number>".
@@ -95,12 +102,12 @@ _RULES: dict[str, _Rule] = {
     "InvalidAuthenticationToken": _Rule(
         "token-invalid",
         "Azure did not accept the access token.",
-        _SIGN_IN_AGAIN,
+        _sign_in_again,
     ),
     "ExpiredAuthenticationToken": _Rule(
         "token-expired",
         "The access token has expired.",
-        _SIGN_IN_AGAIN,
+        _sign_in_again,
     ),
     "AuthenticationFailed": _Rule(
         "authentication-failed",
@@ -387,4 +394,5 @@ def classify_error(
     for key, value in (("code", code), ("inner_code", inner_code)):
         if value:
             details[key] = value
-    return Cause(rule.id, rule.summary, rule.fix, details, from_message)
+    fix = rule.fix() if callable(rule.fix) else rule.fix
+    return Cause(rule.id, rule.summary, fix, details, from_message)

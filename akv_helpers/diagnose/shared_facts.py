@@ -25,6 +25,7 @@ from akv_helpers.diagnose.facts import (
 from akv_helpers.errors import InvalidSecretIdentifierError, displayable
 from akv_helpers.identifiers import filter_value, parse_secret_identifier
 from akv_helpers.profile import load_profile
+from akv_helpers.steps import step_place
 
 if TYPE_CHECKING:
     from akv_helpers.clouds import Cloud
@@ -57,8 +58,8 @@ def _fetch_connection(run: FactSource) -> Connection:
         raise FactUnavailableError(
             "connection",
             "not signed in, so the doctor sent no request to Azure or the simulator",
-            "Sign in (notebook 00, or connect in simulator mode) and run the "
-            "doctor again.",
+            f"Sign in (in {step_place('start')}, or connect in simulator mode) "
+            "and run the doctor again.",
         )
     return run.connection
 
@@ -76,7 +77,8 @@ def _fetch_sign_in(run: FactSource) -> bool:
             f"not signed in: the sign-in returned no token{detail}, so Azure "
             "answered no request (see the sign-in finding)",
             "Sign in with the Azure CLI where the kernel runs (`az login`), or "
-            "with a device code from notebook 00, and run the doctor again.",
+            f"with a device code from {step_place('start')}, and run the doctor "
+            "again.",
         ) from None
     return True
 

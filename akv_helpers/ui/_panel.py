@@ -17,6 +17,7 @@ from akv_helpers import connection as connections
 from akv_helpers.errors import InvalidInputError, KitError, NotConfiguredError
 from akv_helpers.profile import IdentityRef, Profile, load_profile
 from akv_helpers.simulator_client import simulator_replaced
+from akv_helpers.steps import step_place
 
 from ._render import error_html, status_line
 from ._render_check import WIDGETS_FALLBACK_TEXT, text_mode
@@ -267,10 +268,15 @@ class Panel:
             widget.value = new or ""
 
     def _require(self, value: str | None, field_name: str, step: str) -> str:
+        """Return `value`, or raise `NotConfiguredError` naming `step` when empty.
+
+        `step` is the step that fills the field in, such as "the sign-in" or
+        ``step_place("start")``.
+        """
         if not value:
             raise NotConfiguredError(
                 f"The session profile has no {field_name}.",
-                f"Run {step} first, or set it with `akv-onboard profile set`.",
+                f"Complete {step} first, or set it with `akv-onboard profile set`.",
             )
         return value
 
@@ -279,7 +285,8 @@ class Panel:
         if identity is None:
             raise NotConfiguredError(
                 "The session profile names no data-plane identity.",
-                "Run 01-find-identity first, or set it with `akv-onboard profile set`.",
+                f"Choose the identity in {step_place('identity')} first, or set it "
+                "with `akv-onboard profile set`.",
             )
         return identity
 

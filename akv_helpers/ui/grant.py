@@ -31,6 +31,7 @@ from akv_helpers.identifiers import (
 )
 from akv_helpers.profile import save_profile
 from akv_helpers.roles import BUILTIN_ROLES, SECRETS_USER_ROLE_ID, RoleDefinition
+from akv_helpers.steps import step_place
 
 from ._grant_html import (
     ALLOW_WRITE_LABEL,
@@ -343,7 +344,7 @@ class GrantPanel(Panel):
         )
         subscription = self._profile.subscription_id or connection.subscription_id
         plan = assignments.plan_grant(
-            self._require(subscription, "subscription ID", "00-start-here"),
+            self._require(subscription, "subscription ID", step_place("start")),
             vault,
             identifier.name,
             identity.principal_id,

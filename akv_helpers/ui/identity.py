@@ -19,6 +19,7 @@ from akv_helpers.errors import (
 )
 from akv_helpers.names import IDENTITY_NAME_RULE, validate_identity_name
 from akv_helpers.profile import save_profile
+from akv_helpers.steps import step_place
 
 from ._panel import Panel, bool_argument, text_argument
 from ._render import definition_list, status_line, table_html
@@ -236,7 +237,7 @@ class IdentityPanel(Panel):
             group = self._require(
                 self._profile.resource_group,
                 "data-plane resource group",
-                "00-start-here",
+                step_place("start"),
             )
         self._working("Listing user-assigned identities…")
         self._candidates = identities.find_identities(self._connect(), group)

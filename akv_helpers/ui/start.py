@@ -27,6 +27,7 @@ from akv_helpers.errors import (
 )
 from akv_helpers.identifiers import validate_guid, validate_resource_group_name
 from akv_helpers.profile import load_profile, save_profile
+from akv_helpers.steps import step_place
 
 from ._panel import Panel, choice_argument, text_argument
 from ._render import (
@@ -651,8 +652,8 @@ class StartPanel(Panel):
                 "ok",
                 f"Reset the simulator and applied the scenario {name}: "
                 f"{self._scenarios.get(name, '')}",
-                "04-troubleshoot shows what the doctor finds. Reset the simulator "
-                "to bring back the seeded demo tenant.",
+                f"Run the doctor in {step_place('troubleshoot')} to see what it "
+                "finds. Reset the simulator to bring back the seeded demo tenant.",
             )
         )
 
@@ -688,9 +689,10 @@ class StartPanel(Panel):
             "press Save profile"
         )
         raise NotConfiguredError(
-            f"{source}, so the kit did not {action}. In Azure mode the notebooks "
+            f"{source}, so the kit did not {action}. In Azure mode the panels "
             "and the doctor work against Azure, not against the local simulator.",
-            f"To work with the simulator, switch to Simulator mode in notebook 00: "
+            "To work with the simulator, switch to Simulator mode in "
+            f"{step_place('start')}: "
             f"{steps}. To {action} without leaving Azure mode, run `{command}` in "
             "a terminal.",
         )

@@ -16,6 +16,7 @@ from akv_helpers._text_checks import end_sentence
 from akv_helpers.errors import KitError, NotConfiguredError
 from akv_helpers.identifiers import SecretIdentifier, parse_secret_identifier
 from akv_helpers.profile import kit_home
+from akv_helpers.steps import step_place
 
 from ._panel import Panel, bool_argument
 from ._progress import ProgressLine
@@ -201,7 +202,7 @@ class TaskPanel(Panel):
 
     def _require_identifier(self) -> SecretIdentifier:
         text = self._require(
-            self._profile.secret_identifier, "secret identifier", "02-grant-access"
+            self._profile.secret_identifier, "secret identifier", step_place("grant")
         )
         return parse_secret_identifier(text)
 
@@ -258,7 +259,7 @@ class TaskPanel(Panel):
             raise NotConfiguredError(
                 f"Azure reports no current version of the secret {identifier.name}.",
                 "Choose Latest version, or paste a versioned secret identifier in "
-                "02-grant-access.",
+                f"{step_place('grant')}.",
             )
         return identifier.with_version(info.current_version)
 

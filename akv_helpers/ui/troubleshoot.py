@@ -37,6 +37,7 @@ from akv_helpers.errors import KitError
 from akv_helpers.identifiers import SECRET_IDENTIFIER_SHAPE
 from akv_helpers.identities import validate_identity_reference
 from akv_helpers.profile import kit_home, load_profile
+from akv_helpers.steps import step_place
 
 from ._panel import Panel, text_argument
 from ._progress import ProgressLine
@@ -227,8 +228,8 @@ def _scenario_note(connection: connections.Connection) -> str:
         "info",
         f"The simulator runs the scenario {names}, which causes what failed here.",
         "The fixes below are for real Azure. In the simulator, press Reset the "
-        "simulator in 00-start-here (or run `akv-onboard simulator reset`) to clear "
-        "the scenario, then grant again.",
+        f"simulator in {step_place('start')} (or run `akv-onboard simulator "
+        "reset`) to clear the scenario, then grant again.",
     )
 
 

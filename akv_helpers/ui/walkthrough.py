@@ -10,6 +10,7 @@ import ipywidgets as widgets
 
 from akv_helpers.errors import KitError
 from akv_helpers.profile import load_profile
+from akv_helpers.steps import TAB_TITLES, set_front_end, step_place
 
 from ._panel import Panel
 from ._render import error_html
@@ -23,8 +24,6 @@ from .troubleshoot import TroubleshootPanel
 __all__ = ["TAB_TITLES", "Walkthrough"]
 
 logger = logging.getLogger(__name__)
-
-TAB_TITLES = ("0 · Start", "1 · Identity", "2 · Grant", "3 · Test task", "Troubleshoot")
 
 _MODE_TEXT = {
     "simulator": (
@@ -45,6 +44,11 @@ class Walkthrough:
     another tab (or in another notebook) shows there at once. A header above
     the tabs names the mode the panels run in, from the saved profile.
 
+    Building it switches this process to the app's places
+    (``set_front_end("app")``), so the messages of every panel and service
+    built from then on send the reader to a tab, such as "the 2 · Grant tab",
+    not to a notebook.
+
     Attributes
     ----------
     panels
@@ -57,6 +61,8 @@ class Walkthrough:
     """
 
     def __init__(self) -> None:
+        # Before the panels, whose first messages may name another step.
+        set_front_end("app")
         self.panels: tuple[Panel, ...] = (
             StartPanel(),
             IdentityPanel(),
@@ -116,8 +122,8 @@ class Walkthrough:
         mode = self._mode()
         if mode is None:
             text = (
-                "The saved profile cannot be read; the Start tab says why and "
-                "saves a new one."
+                f"The saved profile cannot be read; {step_place('start')} says "
+                "why and saves a new one."
             )
         else:
             text = _MODE_TEXT.get(mode, f"Mode: {mode}.")
