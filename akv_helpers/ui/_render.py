@@ -175,13 +175,20 @@ def fix_html(text: str) -> str:
     return "".join(parts)
 
 
+_PLACEHOLDER = re.compile(r"<[^<>]+>")
+
+
 def _prose_with_copy(text: str) -> str:
-    """Escape a sentence; its backtick spans of more than one word get Copy."""
+    """Escape a sentence; its backtick commands that run as pasted get Copy."""
 
     def code_span(match: re.Match[str]) -> str:
         span = match.group(1)
         escaped = html.escape(span)
-        if not any(character.isspace() for character in span):
+        # A one-word span is a name, and a span with a <placeholder> cannot
+        # run as pasted, so neither gets a button.
+        if not any(character.isspace() for character in span) or _PLACEHOLDER.search(
+            span
+        ):
             return f"<code>{escaped}</code>"
         # Padding, not a space, keeps the text mode sentence "`cmd`." intact.
         button = copy_button(span, "command")

@@ -202,7 +202,9 @@ def _download_link(path: Path, media_type: str) -> str:
     name = html.escape(path.name, quote=True)
     return (
         f'<a class="akv-download" download="{name}" '
-        f'href="data:{media_type};base64,{data}">Download {name}</a>'
+        f'href="data:{media_type};base64,{data}" '
+        'style="color:#0969da;text-decoration:underline">'
+        f"Download {name}</a>"
     )
 
 

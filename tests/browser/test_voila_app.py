@@ -149,6 +149,13 @@ def test_app_troubleshoot_scenario(
     doctor = open_tab(page, "Troubleshoot")
     expect(text_box(doctor, "Secret identifier")).to_have_value(SECRET)
     run_doctor_and_check(doctor)
+    # The app's fixes send the reader to its tabs, never to a notebook.
+    grant_row = doctor.locator("tr.akv-finding[data-status=FAILED]").filter(
+        has_text="grant.missing"
+    )
+    expect(grant_row.locator("td").nth(4)).to_contain_text("the 2 · Grant tab")
+    expect(doctor).to_contain_text("the 0 · Start tab")
+    expect(doctor).not_to_contain_text(re.compile(r"notebook 0|0[0-4]-[a-z]"))
     shots.take("findings", doctor)
 
     # The app's user has no access to the kernel's files: the page offers them.
