@@ -46,6 +46,14 @@ def clean_environment(kit_home: Path) -> Iterator[None]:
     os.environ.update(saved)
 
 
+@pytest.fixture
+def no_profile(kit_home: Path) -> Iterator[None]:
+    """Start and end the test without a profile file in the shared kit home."""
+    (kit_home / "profile.json").unlink(missing_ok=True)
+    yield
+    (kit_home / "profile.json").unlink(missing_ok=True)
+
+
 @pytest.fixture(autouse=True)
 def notebook_places() -> Iterator[None]:
     """Name the notebooks in messages again after a test that built the app."""

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from click.testing import CliRunner, Result
 
 from akv_helpers.simulator import seed
 
@@ -210,3 +211,15 @@ def visible_text(fragment: str) -> str:
     """
     without_tags = _TAG.sub(" ", fragment.replace("<wbr>", ""))
     return " ".join(html.unescape(without_tags).split())
+
+
+def run_cli(*arguments: str) -> Result:
+    """Run ``akv-onboard`` with `arguments` in this process through CliRunner."""
+    from akv_helpers.cli import main
+
+    return CliRunner().invoke(main, list(arguments), catch_exceptions=False)
+
+
+def flat(text: str) -> str:
+    """Collapse whitespace, undoing the line wrapping of the text output."""
+    return " ".join(text.split())

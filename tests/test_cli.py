@@ -17,13 +17,16 @@ from typing import Any
 
 import click
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
+from support import run_cli as run
 from support import run_cli_unprivileged, shared_temp_folder, state_canaries
 
 from akv_helpers.cli import main, running_simulator, several_identities_error
 from akv_helpers.connection import SimulatorEndpoint
 from akv_helpers.identities import IdentityCandidate
 from akv_helpers.profile import load_profile
+
+pytestmark = pytest.mark.usefixtures("no_profile")
 
 SECRET = "https://kv-demo.vault.azure.net/secrets/db-pass"
 PRINCIPAL = "bbbbbbbb-0000-4000-8000-000000000002"
@@ -45,18 +48,6 @@ def simulator(request: pytest.FixtureRequest) -> SimulatorEndpoint:
         return request.getfixturevalue("fresh_sim")  # type: ignore[no-any-return]
     except pytest.FixtureLookupError:
         pytest.skip("the fresh_sim fixture is not defined in tests/conftest.py")
-
-
-@pytest.fixture(autouse=True)
-def empty_profile(kit_home: Path) -> Iterator[None]:
-    """Start and end every test without a profile file."""
-    (kit_home / "profile.json").unlink(missing_ok=True)
-    yield
-    (kit_home / "profile.json").unlink(missing_ok=True)
-
-
-def run(*arguments: str) -> Result:
-    return CliRunner().invoke(main, list(arguments), catch_exceptions=False)
 
 
 def all_commands(

@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 import shutil
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
-from support import run_cli_unprivileged, shared_temp_folder, state_canaries
+from click.testing import Result
+from support import flat, run_cli_unprivileged, shared_temp_folder, state_canaries
+from support import run_cli as run
 
-from akv_helpers.cli import main
 from akv_helpers.connection import SimulatorEndpoint
+
+pytestmark = pytest.mark.usefixtures("no_profile")
 
 SECRET = "https://kv-demo.vault.azure.net/secrets/db-pass"
 PRINCIPAL = "bbbbbbbb-0000-4000-8000-000000000002"
@@ -33,23 +34,6 @@ def canaries(kit_home: Path) -> list[str]:
     found = state_canaries(kit_home)
     assert found, "the state file holds no canary"
     return found
-
-
-@pytest.fixture(autouse=True)
-def empty_profile(kit_home: Path) -> Iterator[None]:
-    """Start and end every test without a profile file."""
-    (kit_home / "profile.json").unlink(missing_ok=True)
-    yield
-    (kit_home / "profile.json").unlink(missing_ok=True)
-
-
-def run(*arguments: str) -> Result:
-    return CliRunner().invoke(main, list(arguments), catch_exceptions=False)
-
-
-def flat(text: str) -> str:
-    """Collapse whitespace, undoing the line wrapping of the text output."""
-    return " ".join(text.split())
 
 
 def doctor_json(*arguments: str) -> tuple[Result, dict[str, Any]]:

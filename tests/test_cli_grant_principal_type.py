@@ -7,35 +7,17 @@ user, both name the ID to use instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from click.testing import CliRunner, Result
+from support import flat
+from support import run_cli as run
 
-from akv_helpers.cli import main
 from akv_helpers.connection import SimulatorEndpoint
+
+pytestmark = pytest.mark.usefixtures("no_profile")
 
 SECRET = "https://kv-demo.vault.azure.net/secrets/db-pass"
 # The seeded operator, a principal of type User in the simulator's directory.
 USER_ID = "dddddddd-0000-4000-8000-000000000004"
-
-
-@pytest.fixture(autouse=True)
-def empty_profile(kit_home: Path) -> Iterator[None]:
-    """Start and end every test without a profile file."""
-    (kit_home / "profile.json").unlink(missing_ok=True)
-    yield
-    (kit_home / "profile.json").unlink(missing_ok=True)
-
-
-def run(*arguments: str) -> Result:
-    return CliRunner().invoke(main, list(arguments), catch_exceptions=False)
-
-
-def flat(text: str) -> str:
-    """Collapse whitespace, undoing line breaks in the output."""
-    return " ".join(text.split())
 
 
 def test_user_id_warning_names_service_principal(fresh_sim: SimulatorEndpoint) -> None:

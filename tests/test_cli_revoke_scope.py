@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from support import run_cli
 
-from akv_helpers.cli import main
 from akv_helpers.connection import SimulatorEndpoint
 from akv_helpers.profile import load_profile
+
+pytestmark = pytest.mark.usefixtures("no_profile")
 
 SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
 SECRET = "https://kv-demo.vault.azure.net/secrets/db-pass"
@@ -23,18 +22,6 @@ VAULT_SCOPE = (
 )
 SECRET_SCOPE = f"{VAULT_SCOPE}/secrets/db-pass"
 FOREIGN_REASON = "the kit did not create it"
-
-
-@pytest.fixture(autouse=True)
-def no_profile(kit_home: Path) -> Iterator[None]:
-    """Start and end every test without a profile file."""
-    (kit_home / "profile.json").unlink(missing_ok=True)
-    yield
-    (kit_home / "profile.json").unlink(missing_ok=True)
-
-
-def run_cli(*arguments: str) -> Result:
-    return CliRunner().invoke(main, list(arguments), catch_exceptions=False)
 
 
 def assignments_at(sim: SimulatorEndpoint, scope: str) -> list[dict[str, Any]]:

@@ -12,9 +12,8 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from support import run_cli as run
 
-from akv_helpers.cli import main
 from akv_helpers.connection import Connection, SimulatorEndpoint
 from akv_helpers.diagnose import Diagnosis, DiagnosisInputs, Finding, Status, diagnose
 from akv_helpers.diagnose.report import export_report, render_json, render_markdown
@@ -36,10 +35,6 @@ MARK = "Hunter2"
 def _fingerprint(text: str) -> str:
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return f"length={len(text)} sha256={digest[:12]}"
-
-
-def run(*arguments: str) -> Result:
-    return CliRunner().invoke(main, list(arguments), catch_exceptions=False)
 
 
 def _reports(diagnosis: Diagnosis) -> dict[str, str]:
