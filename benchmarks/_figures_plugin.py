@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -72,11 +73,17 @@ def _outcome(report: pytest.TestReport, previous: str) -> str:
     return previous
 
 
+# pytest-xdist's --dist loadgroup appends "@<group>" to the node ID of a test in
+# an xdist_group; the figures name tests without it.
+_GROUP_SUFFIX = re.compile(r"@[\w.-]+$")
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    nodeid = _GROUP_SUFFIX.sub("", report.nodeid)
     entry = _tests.setdefault(
-        report.nodeid,
+        nodeid,
         {
-            "nodeid": report.nodeid,
+            "nodeid": nodeid,
             "outcome": "not run",
             "duration": 0.0,
             "params": {},
