@@ -564,6 +564,13 @@ class TroubleshootPanel(Panel):
 
     def _connect(self) -> tuple[connections.Connection | None, str]:
         """Return the connection, or None and the reason it failed."""
+        connection = self._connection
+        if self._own_connection and connection and connection.mode == "simulator":
+            # A reset or a scenario changes the operator the simulator's tokens
+            # name, such as its tenant, and the checks read those tokens, so
+            # each run signs in again. Signing in to the simulator is free,
+            # unlike an Azure sign-in, which is kept.
+            self._connection = None
         if self._connection is not None:
             return self._connection, ""
         try:

@@ -9,12 +9,14 @@ import pytest
 from panel_support import SECRET, identity
 
 from akv_helpers.connection import ensure_simulator, stop_simulator
+from akv_helpers.diagnose import Status
 from akv_helpers.profile import Profile, load_profile, save_profile
 from akv_helpers.simulator_client import simulator_replaced
 from akv_helpers.ui._text import html_to_text
 from akv_helpers.ui.grant import GrantPanel
 from akv_helpers.ui.identity import IdentityPanel
 from akv_helpers.ui.start import StartPanel
+from akv_helpers.ui.troubleshoot import TroubleshootPanel
 
 pytestmark = pytest.mark.xdist_group("restarts")
 
@@ -97,3 +99,33 @@ def test_start_panel_replaces_broken_profile(own_home: Path) -> None:
     assert saved.mode == "simulator"
     assert saved.subscription_id == "00000000-1111-2222-3333-444444444444"
     assert saved.resource_group == "rg-union-dp"
+
+
+def test_doctor_sees_scenario_change(own_home: Path) -> None:
+    save_profile(
+        Profile(mode="simulator", secret_identifier=SECRET, identity=identity())
+    )
+    simulator = ensure_simulator(own_home)
+    simulator.apply_scenario("operator-other-tenant")
+    panel = TroubleshootPanel(report_directory=own_home / "reports")
+    panel._w_run.click()
+    assert "operator.tenant" in failed_checks(panel)
+
+    # The operator's tokens of the scenario must not outlive it.
+    simulator.reset()
+    panel._w_run.click()
+    assert "operator.tenant" not in failed_checks(panel)
+
+    simulator.apply_scenario("operator-other-tenant")
+    panel._w_run.click()
+    assert "operator.tenant" in failed_checks(panel)
+
+
+def failed_checks(panel: TroubleshootPanel) -> list[str]:
+    """Return the IDs of the checks that failed in the panel's last run."""
+    assert panel.diagnosis is not None
+    return [
+        finding.id
+        for finding in panel.diagnosis.findings
+        if finding.status is Status.FAILED
+    ]
