@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import logging
 import platform
 import re
 from pathlib import Path
@@ -23,6 +24,8 @@ from ._progress import ProgressLine
 from ._render import code_block, command_block, definition_list, id_html, status_line
 
 __all__ = ["ACCESS_WAIT_SECONDS", "TaskPanel", "highlight_python"]
+
+logger = logging.getLogger(__name__)
 
 # Maximum number of pyflyte output lines shown under a failed run (the last ones).
 # The whole output goes to the panel's log.
@@ -95,6 +98,9 @@ class TaskPanel(Panel):
         self._directory = directory or kit_home() / "tasks"
         self._module_path: Path | None = None
         self._identifier: SecretIdentifier | None = None
+        # What this panel last wrote to `_module_path`, and whether it pinned.
+        self._module_source: str | None = None
+        self._module_pinned = False
         self._w_secret = widgets.HTML("")
         self._w_version = widgets.ToggleButtons(
             options=(("Latest version", "latest"), ("Pinned version", "pinned")),
@@ -228,6 +234,8 @@ class TaskPanel(Panel):
         path = flyte_task.write_task_module(identifier, self._directory, pinned=pinned)
         self._identifier = identifier
         self._module_path = path
+        self._module_pinned = pinned
+        self._module_source = path.read_text(encoding="utf-8")
         # The code is folded, so that the run's result stays in view below it.
         self._w_code.value = (
             f"<div><b>Module</b> {id_html(str(path), 'module path')}</div>"
@@ -250,6 +258,24 @@ class TaskPanel(Panel):
         self._show(status_line("ok", f"Task written to {path}; it reads {version}."))
         return path
 
+    def _restore_module(self, path: Path, identifier: SecretIdentifier) -> None:
+        """Write the module again if it changed on disk since this panel wrote it.
+
+        Every panel and notebook of a kit home writes the same file for a secret,
+        so another page's Generate task may have replaced it with other code;
+        the run must be of the code this panel shows.
+        """
+        try:
+            current = path.read_text(encoding="utf-8")
+        except OSError:
+            current = None
+        if current == self._module_source:
+            return
+        logger.info("%s changed on disk since it was generated; writing it again", path)
+        flyte_task.write_task_module(
+            identifier, self._directory, pinned=self._module_pinned
+        )
+
     def _current_version(self, identifier: SecretIdentifier) -> SecretIdentifier:
         # The profile's identifier has no version: pin the secret's current one.
         connection = self._connect()
@@ -271,6 +297,7 @@ class TaskPanel(Panel):
     def _run(self) -> None:
         path = self._module_path or self._generate()
         identifier = self._identifier or self._require_identifier()
+        self._restore_module(path, identifier)
         identity = self._require_identity()
         self._working(f"Running {path.name} locally with pyflyte…")
         running = f"Running {path.name} locally"

@@ -202,3 +202,27 @@ def test_task_text_help_calls() -> None:
         "task_panel.generate(pinned=False)",
         "task_panel.run()",
     ]
+
+
+@pytest.mark.flyte
+def test_task_runs_code_it_shows(
+    fresh_sim: SimulatorEndpoint, fast_connection: Connection, tmp_path: Path
+) -> None:
+    # Two pages of one kit home write the same module file for the secret.
+    fresh_sim.apply_scenario("healthy")
+    saved_profile(f"{SECRET}/{OLDER_VERSION}")
+    pinned = TaskPanel(fast_connection, tmp_path)
+    latest = TaskPanel(fast_connection, tmp_path)
+    latest._w_version.value = "latest"
+    pinned._w_generate.click()
+    latest._w_generate.click()
+    assert pinned._module_path == latest._module_path
+
+    pinned._w_run.click()
+
+    status = html_to_text(pinned._w_status.value)
+    assert status.startswith("OK: Passed:"), status
+    assert f"version read: {OLDER_VERSION}" in status
+    assert pinned._module_path is not None
+    code = pinned._module_path.read_text(encoding="utf-8")
+    assert f"SECRET_VERSION = '{OLDER_VERSION}'" in code
