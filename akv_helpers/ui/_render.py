@@ -144,7 +144,8 @@ def fix_html(text: str) -> str:
 
     Blank lines separate the parts. Lines under a label such as ``Azure CLI:``
     or ``Terraform:`` become one block with its own Copy button, as the
-    administrator hand-off of a denied grant is written. A command quoted in
+    administrator hand-off of a denied grant is written, and so does a line
+    on its own after a paragraph that ends in a colon. A command quoted in
     backticks inside a sentence gets a Copy button beside it.
 
     Parameters
@@ -161,8 +162,15 @@ def fix_html(text: str) -> str:
     from akv_helpers.diagnose.report import text_blocks
 
     parts = []
+    introduced = False
     for block in text_blocks(text):
-        if block.kind == "code":
+        # A one-line paragraph after one that ends in a colon, such as "List
+        # the locks with:", is the command it introduces, unless it is a
+        # sentence.
+        alone = block.kind == "prose" and len(block.lines) == 1
+        command = alone and introduced and not block.lines[0].endswith(".")
+        introduced = block.kind == "prose" and block.lines[-1].endswith(":")
+        if block.kind == "code" or command:
             parts.append(command_block("\n".join(block.lines), "command"))
         elif block.kind == "list":
             items = "".join(

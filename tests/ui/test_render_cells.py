@@ -6,6 +6,7 @@ from html.parser import HTMLParser
 
 from akv_helpers.ui._render import (
     definition_list,
+    fix_html,
     status_cell,
     table_html,
 )
@@ -105,3 +106,19 @@ def test_plain_cell_with_markup_is_escaped() -> None:
     fragment = table_html(("status",), [("<b>OK</b>",)])
 
     assert "&lt;b&gt;OK&lt;/b&gt;" in fragment
+
+
+def test_fix_command_after_colon_gets_block() -> None:
+    fix = "A lock blocks it. List the locks with:\n\naz lock list --resource-group rg"
+    fragment = fix_html(fix)
+
+    assert fragment.count('<pre class="akv-code"') == 1
+    assert 'data-copy="az lock list --resource-group rg"' in fragment
+
+
+def test_fix_sentence_after_colon_stays_prose() -> None:
+    fix = "Do one of these:\n\nGrant the role again."
+    fragment = fix_html(fix)
+
+    assert "<pre" not in fragment
+    assert "akv-copy" not in fragment
