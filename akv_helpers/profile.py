@@ -33,6 +33,7 @@ from akv_helpers.identifiers import (
     validate_identity_name,
     validate_resource_group_name,
 )
+from akv_helpers.steps import step_place
 
 __all__ = [
     "HOME_ENVIRONMENT_VARIABLE",
@@ -359,10 +360,12 @@ def load_profile(path: Path | None = None) -> Profile:
         the file and gives the fix.
     """
     target = profile_path() if path is None else path
-    fix = (
-        f"Delete {target} to start again with a new profile, or correct the field "
-        "named above."
+    # A broken file names no field, so its fix points to a new profile only.
+    replace = (
+        f"Press Save profile in {step_place('start')} to write a new one (then "
+        f"choose the identity and the secret again), or delete {target}."
     )
+    fix = f"{replace} Or correct the field named above."
     try:
         text = target.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -370,7 +373,7 @@ def load_profile(path: Path | None = None) -> Profile:
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) else "it is not UTF-8"
         raise NotConfiguredError(
-            f"The profile {target} cannot be read ({reason}).", fix
+            f"The profile {target} cannot be read ({reason}).", replace
         ) from None
 
     try:
@@ -379,11 +382,11 @@ def load_profile(path: Path | None = None) -> Profile:
         raise NotConfiguredError(
             f"The profile {target} is not valid JSON (line {error.lineno}, column "
             f"{error.colno}).",
-            fix,
+            replace,
         ) from None
     if not isinstance(data, dict):
         raise NotConfiguredError(
-            f"The profile {target} does not contain a JSON object.", fix
+            f"The profile {target} does not contain a JSON object.", replace
         )
     try:
         return Profile.from_dict(cast(dict[str, Any], data))

@@ -338,7 +338,11 @@ def test_load_profile_corrupt_file(tmp_path: Path, content: str, fragment: str) 
 
     assert str(path) in caught.value.message
     assert fragment in caught.value.message
-    assert f"Delete {path}" in caught.value.fix
+    assert f"delete {path}" in caught.value.fix
+    assert "Press Save profile in notebook 00-start-here" in caught.value.fix
+    # Only a file that parses has a field to name.
+    names_field = "Or correct the field named above." in caught.value.fix
+    assert names_field == ("JSON" not in caught.value.message)
 
 
 def test_load_profile_not_utf8(tmp_path: Path) -> None:

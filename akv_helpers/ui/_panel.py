@@ -206,11 +206,16 @@ class Panel:
     # Profile -----------------------------------------------------------------
 
     def _load_profile(self) -> Profile:
+        # Whether the saved file read at the last load; when it did not,
+        # `_profile` is a stale or empty stand-in.
+        self._profile_readable = False
         try:
-            return load_profile()
+            profile = load_profile()
         except KitError as error:
             self._w_status.value = error_html(error)
             return Profile()
+        self._profile_readable = True
+        return profile
 
     def refresh(self) -> None:
         """Reload the saved profile and update the fields shown from it.
@@ -230,8 +235,10 @@ class Panel:
         try:
             profile = load_profile()
         except KitError as error:
+            self._profile_readable = False
             self._show(error_html(error))
             return False
+        self._profile_readable = True
         self._previous_profile = self._profile
         self._profile = profile
         self._forget_replaced_simulator()

@@ -26,7 +26,7 @@ from akv_helpers.errors import (
     NotConfiguredError,
 )
 from akv_helpers.identifiers import validate_guid, validate_resource_group_name
-from akv_helpers.profile import load_profile, save_profile
+from akv_helpers.profile import Profile, load_profile, save_profile
 from akv_helpers.steps import step_place
 
 from ._panel import Panel, choice_argument, text_argument
@@ -561,8 +561,12 @@ class StartPanel(Panel):
             subscription = validate_guid(subscription, "subscription ID")
             group = self._require(group, "data-plane resource group", "the sign-in")
             group = validate_resource_group_name(group)
+        # A profile file that no longer reads is replaced by the boxes alone,
+        # not by the panel's older copy, whose identity, secret and assignment
+        # may be stale.
+        base = self._profile if self._profile_readable else Profile()
         return dataclasses.replace(
-            self._profile,
+            base,
             mode=self._w_mode.value,
             cloud=self._w_cloud.value,
             tenant_id=tenant,

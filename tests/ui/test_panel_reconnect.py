@@ -80,15 +80,26 @@ def test_broken_profile_stops_action(own_home: Path) -> None:
 
     status = html_to_text(panel._w_status.value)
     assert status.startswith("Failed:"), status
-    assert "profile" in status
+    assert "is not valid JSON" in status
+    assert "Press Save profile in notebook 00-start-here" in status
     assert panel._plan is None
     # The file stays as it was, for the person to repair or remove.
     assert (own_home / "profile.json").read_text(encoding="utf-8") == broken
 
 
 def test_start_panel_replaces_broken_profile(own_home: Path) -> None:
-    (own_home / "profile.json").write_text("{broken", encoding="utf-8")
+    # The panel loaded a good profile that named an assignment, then the file broke.
+    save_profile(
+        Profile(
+            mode="simulator",
+            identity=identity(),
+            assignment_id="/subscriptions/x/providers/Microsoft.Authorization/"
+            "roleAssignments/b1782e9d-98d2-5dc0-b990-6e83ec885474",
+            assignment_created_by_kit=True,
+        )
+    )
     panel = StartPanel()
+    (own_home / "profile.json").write_text("{broken", encoding="utf-8")
 
     panel._w_sign_in.click()
     panel._w_save.click()
@@ -99,6 +110,9 @@ def test_start_panel_replaces_broken_profile(own_home: Path) -> None:
     assert saved.mode == "simulator"
     assert saved.subscription_id == "00000000-1111-2222-3333-444444444444"
     assert saved.resource_group == "rg-union-dp"
+    # Nothing of the older copy comes back: its assignment may be gone.
+    assert saved.assignment_id is None
+    assert saved.identity is None
 
 
 def test_doctor_sees_scenario_change(own_home: Path) -> None:
