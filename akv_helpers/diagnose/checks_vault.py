@@ -265,7 +265,7 @@ def check_permission_model(context: CheckContext) -> Finding:
 
 @check("vault.firewall", needs=("vault", "probe"), title="Vault firewall")
 def check_firewall(context: CheckContext) -> Finding:
-    """Detect a firewall that rejects the notebook, or denies by default."""
+    """Detect a firewall that rejects this machine, or denies by default."""
     vault, probe = context.vault, context.probe
     expected = (
         "The vault's firewall allows the networks that read it: Union's cluster "
@@ -308,7 +308,7 @@ def check_firewall(context: CheckContext) -> Finding:
             "your request passed it.",
             expected,
             "Check that Union's cluster egress addresses are in the firewall's "
-            "rules, because the task reads from there, not from this notebook.",
+            "rules, because the task reads from there, not from this machine.",
             evidence=evidence,
             commands=(f"az keyvault network-rule list {_where(vault)}",),
         )
@@ -352,8 +352,9 @@ def check_private_link(context: CheckContext) -> Finding:
         return context.finding(
             Status.WARNING,
             f"The vault accepts requests only through its private endpoint: {how}. "
-            "The notebook cannot reach the vault, which is expected with private "
-            "link, so the checks that read from here do not apply.",
+            "This machine, where the kit runs, cannot reach the vault, as "
+            "expected with private link, so the checks that read from here do "
+            "not apply.",
             "The task runs inside the private network that reaches the vault's "
             "private endpoint (Union's cluster, peered with it).",
             "Run the task inside the private network; the kit's local test run "
@@ -366,7 +367,7 @@ def check_private_link(context: CheckContext) -> Finding:
     return context.finding(
         Status.OK,
         f"Public network access is {vault.public_network_access or 'enabled'}, "
-        "so no private link stands between the notebook and the vault.",
+        "so no private link stands between this machine and the vault.",
         expected,
         evidence=evidence,
     )
