@@ -166,9 +166,9 @@ def fix_html(text: str) -> str:
     for block in text_blocks(text):
         # A one-line paragraph after one that ends in a colon, such as "List
         # the locks with:", is the command it introduces, unless it is a
-        # sentence.
+        # sentence or a label such as "Azure CLI:".
         alone = block.kind == "prose" and len(block.lines) == 1
-        command = alone and introduced and not block.lines[0].endswith(".")
+        command = alone and introduced and not block.lines[0].endswith((".", ":"))
         introduced = block.kind == "prose" and block.lines[-1].endswith(":")
         if block.kind == "code" or command:
             parts.append(command_block("\n".join(block.lines), "command"))

@@ -122,3 +122,12 @@ def test_fix_sentence_after_colon_stays_prose() -> None:
 
     assert "<pre" not in fragment
     assert "akv-copy" not in fragment
+
+
+def test_fix_label_after_colon_stays_prose() -> None:
+    fix = "Ask an administrator to run:\n\nAzure CLI:\naz role assignment create"
+    fragment = fix_html(fix)
+
+    assert fragment.count('<pre class="akv-code"') == 1
+    assert 'data-copy="az role assignment create"' in fragment
+    assert 'data-copy="Azure CLI:"' not in fragment
