@@ -24,7 +24,7 @@ from support import run_cli_unprivileged, shared_temp_folder, state_canaries
 from akv_helpers.cli import main, running_simulator, several_identities_error
 from akv_helpers.connection import SimulatorEndpoint
 from akv_helpers.identities import IdentityCandidate
-from akv_helpers.profile import load_profile
+from akv_helpers.profile import Profile, load_profile, save_profile
 
 pytestmark = pytest.mark.usefixtures("no_profile")
 
@@ -284,6 +284,30 @@ def test_simulator_status_and_requests(simulator: SimulatorEndpoint) -> None:
     cleared = run("simulator", "requests", "--clear")
     assert cleared.exit_code == 0
     assert simulator.requests() == []
+
+
+@pytest.mark.parametrize(("mode", "kept"), [("simulator", False), ("azure", True)])
+def test_simulator_reset_forgets_assignment(
+    simulator: SimulatorEndpoint, mode: str, kept: bool
+) -> None:
+    # A reset deletes the simulator's assignments, never a real one in Azure.
+    assignment = (
+        "/subscriptions/00000000-1111-2222-3333-444444444444/providers/"
+        "Microsoft.Authorization/roleAssignments/b1782e9d-98d2-5dc0-b990-6e83ec885474"
+    )
+    save_profile(
+        Profile(
+            mode=mode,  # type: ignore[arg-type]
+            subscription_id="00000000-1111-2222-3333-444444444444",
+            assignment_id=assignment,
+            assignment_created_by_kit=True,
+        )
+    )
+
+    result = run("simulator", "reset")
+
+    assert result.exit_code == 0, result.output
+    assert (load_profile().assignment_id == assignment) is kept
 
 
 def test_simulator_start_attaches(simulator: SimulatorEndpoint) -> None:

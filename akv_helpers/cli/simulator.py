@@ -131,9 +131,13 @@ def apply_scenarios(endpoint: SimulatorEndpoint, names: Sequence[str]) -> list[s
 
 
 def _forget_kit_assignment() -> None:
-    """Drop the profile's assignment ID, which a reset has deleted."""
+    """Drop the profile's assignment ID, which a reset has deleted.
+
+    An Azure-mode profile names a real assignment, which a reset of the local
+    simulator leaves, so it is kept.
+    """
     profile = load_profile()
-    if profile.assignment_id is not None:
+    if profile.mode == "simulator" and profile.assignment_id is not None:
         save_profile(
             profile.with_updates(assignment_id=None, assignment_created_by_kit=False)
         )
