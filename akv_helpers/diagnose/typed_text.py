@@ -1,9 +1,9 @@
 """Text the user typed that a shared report must not repeat, and what it shows instead.
 
-People paste secret values into the wrong box, so the Markdown and JSON reports
-repeat typed text only when it proved to be what the box expects: a secret
-identifier that parses, an identity given by a GUID, or an identity the doctor
-found by the name or resource ID typed. Any other typed text is withheld: the
+People paste secret values into the wrong box. So the Markdown and JSON reports
+repeat typed text only when it proved to be what the box expects. That is a
+secret identifier that parses, an identity given by a GUID, or an identity that
+the doctor found by the name or resource ID typed. Any other typed text is withheld: the
 report shows what it was not, with its length and SHA-256 prefix in the form
 the test task prints for a secret value (``length=N sha256=xxxxxxxxxxxx``), so
 whoever typed it can recognise it.

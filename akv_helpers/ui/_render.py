@@ -143,10 +143,10 @@ def fix_html(text: str) -> str:
     """Render a fix as paragraphs, lists and command blocks with copy buttons.
 
     Blank lines separate the parts. Lines under a label such as ``Azure CLI:``
-    or ``Terraform:`` become one block with its own Copy button, as the
-    administrator hand-off of a denied grant is written, and so does a line
-    on its own after a paragraph that ends in a colon. A command quoted in
-    backticks inside a sentence gets a Copy button beside it.
+    or ``Terraform:`` become one block with its own Copy button, as in the
+    administrator hand-off of a denied grant. A line on its own after a
+    paragraph that ends in a colon becomes such a block too. A command quoted
+    in backticks inside a sentence gets a Copy button beside it.
 
     Parameters
     ----------

@@ -175,7 +175,6 @@ class StartPanel(Panel):
 
     def __init__(self) -> None:
         super().__init__("Step 0: start here")
-        self._connection: connections.Connection | None = None
         self._subscription_names: dict[str, str | None] = {}
         profile = self._profile
         self._w_environment = widgets.HTML(_environment_html(check_environment()))

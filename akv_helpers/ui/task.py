@@ -185,7 +185,7 @@ class TaskPanel(Panel):
             self._identifier = None
             self._w_code.value = ""
             self._w_remote.value = ""
-            # A newly pasted identifier with a version asks for that version.
+            # A newly pasted identifier with a version requests that version.
             self._w_version.value = self._default_version()
         self._show_secret()
 
@@ -261,9 +261,9 @@ class TaskPanel(Panel):
     def _restore_module(self, path: Path, identifier: SecretIdentifier) -> None:
         """Write the module again if it changed on disk since this panel wrote it.
 
-        Every panel and notebook of a kit home writes the same file for a secret,
-        so another page's Generate task may have replaced it with other code;
-        the run must be of the code this panel shows.
+        Every panel and notebook of a kit home writes the same file for a secret.
+        Another page's Generate task may have replaced it with other code, so the
+        file is written again, and the run is of the code this panel shows.
         """
         try:
             current = path.read_text(encoding="utf-8")
